@@ -1,0 +1,1 @@
+"""Settings, shared schemas and adapters (Postgres, vector store, object storage, embedded services)."""

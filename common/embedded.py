@@ -1,0 +1,54 @@
+"""Starts the embedded defaults when no server URL is set: Postgres via pgserver, a local Ray."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from common.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+
+def postgres_dsn(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise start (or reuse) the pgserver cluster under data_dir."""
+    if settings.database_url:
+        return settings.database_url
+    import pgserver  # imported lazily: production never needs it
+
+    settings.postgres_dir.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps the server up after this process exits, so Ray workers, the API and
+    # later jobs share one cluster; pgserver reuses a running server found in the same directory.
+    server = pgserver.get_server(settings.postgres_dir, cleanup_mode=None)
+    uri: str = server.get_uri()
+    return uri
+
+
+def worker_env() -> dict[str, str]:
+    """Environment every Ray worker needs: this project importable and models never fetched."""
+    pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": pythonpath, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def init_ray(settings: Settings, **kwargs: Any) -> None:
+    """Connect to RAY_ADDRESS, or start a local Ray; no-op when Ray is already up in this process."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local runs: no token file under $HOME
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    runtime_env = {"env_vars": worker_env()}
+    if settings.ray_address:
+        ray.init(address=settings.ray_address, runtime_env=runtime_env, namespace="ysh", **kwargs)
+    else:
+        ray.init(runtime_env=runtime_env, namespace="ysh", **kwargs)
+    log.info("ray: %s", ray.get_runtime_context().gcs_address)
+
+
+def data_path(settings: Settings, *parts: str) -> Path:
+    path = settings.data_dir.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,64 @@
+"""The one settings object. Every environment variable the platform reads is declared here.
+
+Unset service URLs mean "use the embedded default": pgserver for Postgres, Qdrant Edge for the
+vector index, a local folder for objects, a local Ray. Set, they point at real servers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".data",
+        description="Where embedded services keep their state (Postgres cluster, Qdrant Edge shards).",
+    )
+    database_url: str | None = Field(
+        default=None, description="Postgres DSN; unset starts the embedded pgserver under data_dir."
+    )
+    qdrant_url: str | None = Field(
+        default=None, description="Qdrant server URL; unset uses Qdrant Edge shards under data_dir."
+    )
+    qdrant_api_key: SecretStr | None = None
+    ray_address: str | None = Field(default=None, description="Ray cluster address; unset starts a local Ray.")
+    feeds_uri: str = Field(
+        default=str(PROJECT_ROOT / "sample_feeds"),
+        description="Folder or s3:// prefix with the distributor feeds.",
+    )
+    feeds_config: Path = Field(
+        default=PROJECT_ROOT / "catalog" / "feeds.yaml",
+        description="Per-distributor column/unit mappings.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto); unset means AWS."
+    )
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="Enables the OpenAI fallbacks (text-embedding-3-small, chat)."
+    )
+    openai_base_url: str = "https://api.openai.com/v1"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "qdrant"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

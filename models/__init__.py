@@ -1,0 +1,1 @@
+"""Model runtimes behind small interfaces: embedders (local sentence-transformers, OpenAI)."""
