@@ -32,8 +32,8 @@ class FeedRecord(BaseModel):
     `specs` uses canonical keys and SI-ish units: power_w (module Pmax, inverter AC power, kit DC power),
     voc_v, isc_a, vmp_v, imp_a, temp_coeff_voc_pct_per_c, efficiency_pct, max_dc_voltage_v, mppt_low_v,
     mppt_high_v, mppt_count, max_dc_current_a, max_dc_power_w, ac_voltage_v, phases, capacity_kwh,
-    voltage_v, chemistry, roof_type, section_mm2, length_m, components (kits: list of
-    {category, brand, model, quantity}).
+    voltage_v, chemistry, technology (module cells), roof_type, section_mm2, length_m, string_inputs,
+    components (kits: list of {category, brand, model, quantity}).
     """
 
     distributor: str

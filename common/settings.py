@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         default=None, description="Qdrant server URL; unset uses Qdrant Edge shards under data_dir."
     )
     qdrant_api_key: SecretStr | None = None
-    ray_address: str | None = Field(default=None, description="Ray cluster address; unset starts a local Ray.")
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster address; unset starts a local Ray."
+    )
     feeds_uri: str = Field(
         default=str(PROJECT_ROOT / "sample_feeds"),
         description="Folder or s3:// prefix with the distributor feeds.",

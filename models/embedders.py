@@ -99,10 +99,14 @@ class OpenAIEmbedder:
         return vectors / np.where(norms == 0, 1, norms)
 
 
-OPENAI_SMALL = EmbedderConfig(kind="openai", model="text-embedding-3-small", vector_name="openai-3-small", dim=1536)
+OPENAI_SMALL = EmbedderConfig(
+    kind="openai", model="text-embedding-3-small", vector_name="openai-3-small", dim=1536
+)
 
 
-def load_embedder(config: EmbedderConfig, openai_api_key: str | None = None, openai_base_url: str = "") -> Embedder:
+def load_embedder(
+    config: EmbedderConfig, openai_api_key: str | None = None, openai_base_url: str = ""
+) -> Embedder:
     if config.kind == "openai":
         if not openai_api_key:
             raise ValueError("an OpenAI embedder needs OPENAI_API_KEY")

@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from common.settings import Settings  # noqa: E402
+from common.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +52,54 @@ def minilm():  # type: ignore[no-untyped-def]
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(EmbedderConfig())
+
+
+@pytest.fixture
+def fresh_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings pointing at a new, empty database and vector folder, so tests don't see each other's data."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    assert settings.database_url is not None
+    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
+    return settings.model_copy(update={"database_url": dsn, "data_dir": tmp_path / "data"})
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 (a real HTTP S3 API), for the s3:// paths."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

@@ -6,7 +6,7 @@ a sparse lexical vector, and a payload. A search names the dense vector it uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -58,6 +58,20 @@ class SearchRequest:
     filter: PayloadFilter = field(default_factory=PayloadFilter)
     candidates: int = 100  # per-branch prefetch size before fusion
     with_payload: bool = True
+    rrf_k: int = 2  # RRF rank constant (Qdrant's default); larger values flatten the top ranks' lead
+
+    def branches(self) -> list[tuple[str, list[float] | SparseVector]]:
+        """The (vector name, query vector) pairs to search, dense first."""
+        branches: list[tuple[str, list[float] | SparseVector]] = []
+        requested = (("dense", self.dense_name, self.dense), ("sparse", self.sparse_name, self.sparse))
+        for kind, name, vector in requested:
+            if (name is None) != (vector is None):
+                raise ValueError(f"a {kind} search needs both {kind}_name and {kind}")
+            if name is not None and vector is not None:
+                branches.append((name, vector))
+        if not branches:
+            raise ValueError("a search needs a dense or a sparse query vector")
+        return branches
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,42 @@ class Hit:
     id: str
     score: float
     payload: dict[str, Any]
+
+
+# Shared by the two Qdrant backends.
+
+
+def in_rank_order(hits: list[Hit]) -> list[Hit]:
+    """Best first, equal scores by id: the engines order ties arbitrarily, Edge even from run to run,
+    and RRF ties are common (first in one branch and second in the other, or the other way round)."""
+    return sorted(hits, key=lambda hit: (-hit.score, hit.id))
+
+
+@dataclass(frozen=True)
+class FilterVocabulary:
+    """One backend's filter constructors. qdrant-client and qdrant-edge take the same keywords."""
+
+    filter: Callable[..., Any]
+    field_condition: Callable[..., Any]
+    match_value: Callable[..., Any]
+    match_any: Callable[..., Any]
+    value_range: Callable[..., Any]
+
+
+def build_filter(payload_filter: PayloadFilter, vocabulary: FilterVocabulary) -> Any:
+    """The backend filter that requires every condition of `payload_filter`; None when it is empty."""
+    if payload_filter.is_empty():
+        return None
+    v, f = vocabulary, payload_filter
+    conditions = [
+        *(v.field_condition(key=key, match=v.match_value(value=value)) for key, value in f.equals.items()),
+        *(v.field_condition(key=key, match=v.match_any(any=values)) for key, values in f.any_of.items()),
+        *(
+            v.field_condition(key=key, range=v.value_range(gte=lo, lte=hi))
+            for key, (lo, hi) in f.ranges.items()
+        ),
+    ]
+    return v.filter(must=conditions)
 
 
 class VectorStore(Protocol):

@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+FEEDS ?= sample_feeds
+SEED ?= 42
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export RAY_AUTH_MODE := disabled
+export RAY_USAGE_STATS_ENABLED := 0
+
+.PHONY: install run test test-fast lint bench sample clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+$(FEEDS)/.complete: | $(INSTALLED)
+	$(PY) -m catalog.sample_data --out $(FEEDS) --seed $(SEED)
+	@touch $@
+
+sample: $(FEEDS)/.complete
+
+## Embedded Postgres, local Ray and the Qdrant Edge index; catalog ETL, embedding, then the API.
+run: $(INSTALLED) $(FEEDS)/.complete
+	HOST=$(HOST) PORT=$(PORT) FEEDS_URI=$(FEEDS) $(PY) -m ray_jobs.local_stack
+
+test: lint
+	$(PY) -m pytest -p no:cacheprovider --timeout=900
+
+## Unit tests only (no Ray, no Serve): seconds, for the edit-test loop.
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -m "not slow" -x
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(INSTALLED) $(FEEDS)/.complete
+	$(PY) -m scripts.bench --feeds $(FEEDS)
+
+clean:
+	rm -rf .data $(FEEDS)

@@ -1,0 +1,1 @@
+"""The catalog domain: feed parsing and normalisation, product identity, search and ranking (pure, no I/O)."""

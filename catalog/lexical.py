@@ -1,0 +1,141 @@
+"""Exact terms for the sparse lexical vector of catalog search.
+
+Documents (title + brand + model + spec phrases) and queries go through the same `lexical_vector`,
+so a query term and a product term meet only if they normalise to the same string: accents and case
+are folded, model codes stay whole next to their parts, and quantities with units get one spelling
+("5 kW", "5kW", "5.000 W", "5000W" → "5000w"). Weights are raw term frequencies: the engine applies IDF.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+
+from common.vectors.base import SparseVector
+
+# Light on purpose: words like "sem" (without) or "solar" carry meaning in a product query.
+STOPWORDS = frozenset(
+    {"a", "o", "as", "os", "um", "uma", "uns", "umas", "de", "da", "do", "das", "dos", "e", "em", "no", "na"}
+    | {"nos", "nas", "ao", "aos", "para", "pra", "por", "com", "que", "ou"}
+)
+
+# unit as written (folded) -> (canonical unit, factor to it)
+_UNITS: dict[str, tuple[str, float]] = {
+    "w": ("w", 1.0),
+    "wp": ("w", 1.0),
+    "kw": ("w", 1000.0),
+    "kwp": ("w", 1000.0),
+    "k": ("w", 1000.0),  # "inversor 5k", Deye "SUN-5K-…": a bare k after a number means kW in this trade
+    "wh": ("wh", 1.0),
+    "kwh": ("wh", 1000.0),
+    "v": ("v", 1.0),
+    "vac": ("v", 1.0),
+    "vdc": ("v", 1.0),
+    "a": ("a", 1.0),
+    "ah": ("ah", 1.0),
+    "mm": ("mm", 1.0),
+    "mm2": ("mm", 1.0),  # cable sections: "6mm", "6 mm²" and "6mm2" are the same cable
+    "m": ("m", 1.0),
+}
+# "a" and "k" only count when glued to the number: "de 3 a 5 kW" is a range, not 3 amperes.
+_GLUED_ONLY_UNITS = ("k", "a")
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_SPACED_UNITS = _alternation([u for u in _UNITS if u not in _GLUED_ONLY_UNITS])
+# A number followed by "-" or "/" belongs to a code ("100234-01", "220/380v"), which WORD keeps whole.
+_QUANTITY = (
+    rf"(?<![\w.,])(?P<number>\d+(?:[.,]\d+)*)"
+    rf"(?:\s*(?P<unit>{_SPACED_UNITS})|(?P<glued_unit>{_alternation(list(_GLUED_ONLY_UNITS))}))?"
+    rf"(?![\w\-/])"
+)
+WORD = r"[a-z0-9]+(?:[-/_.][a-z0-9]+)*"
+_QUANTITY_RE = re.compile(_QUANTITY)
+_TOKEN_RE = re.compile(rf"{_QUANTITY}|(?P<word>{WORD})")
+_CODE_SEPARATORS_RE = re.compile(r"[-/_.]")
+_COMBINING_MARKS_RE = re.compile("[\u0300-\u036f]")  # the accents NFKD splits off: á → a + ´
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str  # canonical: w, wh, v, a, ah, mm, m; "" for a bare number
+
+    @property
+    def term(self) -> str:
+        return f"{self.value:.3f}".rstrip("0").rstrip(".") + self.unit
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents ("Módulo Monofásico" → "modulo monofasico"; "mm²" → "mm2")."""
+    if text.isascii():
+        return text.lower()
+    return _COMBINING_MARKS_RE.sub("", unicodedata.normalize("NFKD", text)).lower()
+
+
+def _parse_number(written: str, kilo_unit: bool) -> float:
+    if "," in written:  # Brazilian style: "1.234,56", "5,5"
+        return float(written.replace(".", "").replace(",", "."))
+    groups = written.split(".")
+    # "5.000 W" is five thousand watts, but "5.125 kW" is how a decimal kW is printed (f"{x:g}").
+    if len(groups) > 1 and not kilo_unit and all(len(g) == 3 for g in groups[1:]):
+        return float("".join(groups))
+    return float(written)
+
+
+def _quantity(match: re.Match[str]) -> Quantity:
+    written_unit = match["unit"] or match["glued_unit"]
+    if written_unit is None:
+        return Quantity(_parse_number(match["number"], kilo_unit=False), "")
+    unit, factor = _UNITS[written_unit]
+    value = _parse_number(match["number"], kilo_unit=written_unit.startswith("k")) * factor
+    return Quantity(value, unit)
+
+
+def quantities(folded_text: str) -> list[Quantity]:
+    """Every number in already folded text, with its unit converted to the canonical one."""
+    return [_quantity(m) for m in _QUANTITY_RE.finditer(folded_text)]
+
+
+def _keep(term: str) -> bool:
+    return (len(term) > 1 or term.isdigit()) and term not in STOPWORDS
+
+
+def _code_part(part: str) -> str:
+    # "SUN-5K-SG03" holds a power worth matching; "100234-01" holds a serial to keep as written.
+    match = _QUANTITY_RE.fullmatch(part)
+    return _quantity(match).term if match and (match["unit"] or match["glued_unit"]) else part
+
+
+def terms(text: str) -> list[str]:
+    """The exact terms of a text, in order, repeated as often as they occur."""
+    found: list[str] = []
+    for match in _TOKEN_RE.finditer(fold(text)):
+        word = match["word"]
+        if word is None:
+            found.append(_quantity(match).term)
+            continue
+        if _keep(word):
+            found.append(word)
+        if _CODE_SEPARATORS_RE.search(word):
+            found.extend(p for p in map(_code_part, _CODE_SEPARATORS_RE.split(word)) if _keep(p))
+    return found
+
+
+def term_index(term: str) -> int:
+    """Stable across processes and machines, unlike the salted built-in hash()."""
+    return zlib.crc32(term.encode("utf-8")) % 2**31
+
+
+def lexical_vector(text: str) -> SparseVector:
+    weights: Counter[int] = Counter()
+    for term, count in Counter(terms(text)).items():
+        weights[term_index(term)] += count  # a hash collision merges two terms rather than losing one
+    indices = sorted(weights)
+    return SparseVector(indices=indices, values=[float(weights[i]) for i in indices])

@@ -1,0 +1,227 @@
+"""Query understanding for catalog search: free Portuguese text plus explicit params → a QueryPlan.
+
+The plan says what to embed, the lexical vector, the payload filter, and what ranking boosts on.
+What the text reveals (category, brand, power, stock) narrows the filter; explicit params win over it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+
+from catalog.lexical import STOPWORDS, WORD, fold, lexical_vector, quantities
+from common.schemas import CATEGORIES
+from common.vectors.base import PayloadFilter, SparseVector
+
+MAX_QUERY_CHARS = 512
+MAX_LIMIT = 100
+# "inversor 5 kW" keeps inverters from 3.5 to 6.5 kW; ranking then prefers the closest.
+POWER_TOLERANCE = 0.3
+# Categories whose payload power_w is a rating a customer asks for (module Pmax, inverter AC, kit DC);
+# "estrutura para painel 550W" must not filter structures by power.
+POWER_CATEGORIES = frozenset({"module", "inverter", "microinverter", "hybrid_inverter", "kit"})
+PHASED_CATEGORIES = frozenset({"inverter", "microinverter", "hybrid_inverter", "kit"})
+
+# Folded words or phrases → category. When several occur, the earliest wins ("cabo para inversor").
+CATEGORY_KEYWORDS: dict[str, str] = {
+    **dict.fromkeys(["painel", "paineis", "modulo", "modulos", "placa", "placas"], "module"),
+    **dict.fromkeys(["inversor", "inversores", "inverter"], "inverter"),
+    **dict.fromkeys(["microinversor", "microinversores", "microinverter"], "microinverter"),
+    **dict.fromkeys(["hibrido", "hibridos"], "hybrid_inverter"),
+    **dict.fromkeys(["bateria", "baterias"], "battery"),
+    **dict.fromkeys(["controlador", "controladores", "controlador de carga"], "charge_controller"),
+    **dict.fromkeys(["kit", "kits", "gerador", "geradores"], "kit"),
+    **dict.fromkeys(["estrutura", "estruturas", "suporte", "suportes", "trilho", "trilhos"], "structure"),
+    **dict.fromkeys(["string box", "stringbox", "string boxes"], "string_box"),
+    **dict.fromkeys(["cabo", "cabos"], "cable"),
+    **dict.fromkeys(["conector", "conectores", "mc4"], "connector"),
+}
+# A word anywhere that turns a plain inverter into a more specific one ("inversor growatt híbrido").
+INVERTER_REFINEMENTS: dict[str, str] = {
+    "hibrido": "hybrid_inverter",
+    "hibridos": "hybrid_inverter",
+    "micro": "microinverter",
+}
+PHASE_WORDS: dict[str, int] = {
+    **dict.fromkeys(["monofasico", "monofasica", "monofasicos", "monofase"], 1),
+    **dict.fromkeys(["bifasico", "bifasica", "bifasicos", "bifase"], 2),
+    **dict.fromkeys(["trifasico", "trifasica", "trifasicos", "trifase"], 3),
+}
+# "mono" next to a module means monocrystalline, so the short forms only count for phased categories.
+SHORT_PHASE_WORDS: dict[str, int] = {"mono": 1, "bi": 2, "tri": 3}
+IN_STOCK_PHRASES = ("em estoque", "pronta entrega", "disponivel", "disponiveis")
+# First words of multi-word brands too common to stand for the brand on their own.
+GENERIC_BRAND_WORDS = frozenset({"solar", "energy", "energia", "power", "tech", "green", "smart", "new"})
+
+_ALNUM_RE = re.compile(r"[a-z0-9]+")
+_WORD_RE = re.compile(WORD)
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str
+    limit: int = 10
+    category: str | None = None
+    brand: str | None = None
+    min_power_w: float | None = None
+    max_power_w: float | None = None
+    in_stock: bool | None = None
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    dense_text: str
+    sparse: SparseVector | None  # None when the text has no exact terms left (e.g. only stopwords)
+    filter: PayloadFilter
+    explicit_filter: PayloadFilter  # the caller's params alone: a retry when text-derived conditions miss
+    limit: int
+    category: str | None
+    brand: str | None  # spelled as in known_brands, i.e. as in the payload
+    target_power_w: float | None
+    power_tolerance: float
+    phases: int | None
+    capacity_kwh: float | None
+    folded_words: str  # space-padded folded words, codes whole: " painel cs6w-550ms " for model/SKU matches
+
+
+def validate_params(params: SearchParams) -> None:
+    if not params.q.strip():
+        raise ValueError("q must not be empty")
+    if len(params.q) > MAX_QUERY_CHARS:
+        raise ValueError(f"q must be at most {MAX_QUERY_CHARS} characters, got {len(params.q)}")
+    if not 1 <= params.limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {params.limit}")
+    if params.category is not None and params.category not in CATEGORIES:
+        raise ValueError(f"unknown category {params.category!r}; expected one of {', '.join(CATEGORIES)}")
+    for name in ("min_power_w", "max_power_w"):
+        value = getattr(params, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative number, got {value}")
+    low, high = params.min_power_w, params.max_power_w
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min_power_w ({low}) must not exceed max_power_w ({high})")
+
+
+def _padded_words(folded: str) -> str:
+    return f" {' '.join(_ALNUM_RE.findall(folded))} "
+
+
+def _contains(padded: str, phrase: str) -> bool:
+    return f" {phrase} " in padded
+
+
+def _detect_category(padded: str) -> str | None:
+    earliest: tuple[int, int, str] | None = None  # position, -length (longest first), category
+    for phrase, category in CATEGORY_KEYWORDS.items():
+        position = padded.find(f" {phrase} ")
+        if position >= 0 and (earliest is None or (position, -len(phrase)) < earliest[:2]):
+            earliest = (position, -len(phrase), category)
+    if earliest is None:
+        return None
+    category = earliest[2]
+    if category == "inverter":
+        for word, refined in INVERTER_REFINEMENTS.items():
+            if _contains(padded, word):
+                return refined
+    return category
+
+
+@lru_cache(maxsize=8)
+def _brand_phrases(known_brands: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(folded phrase, brand as known), longest phrase first so "canadian solar" beats a shorter brand."""
+    phrases = {" ".join(_ALNUM_RE.findall(fold(brand))): brand for brand in sorted(known_brands)}
+    phrases.pop("", None)
+    first_words = [phrase.split()[0] for phrase in phrases]
+    for phrase, brand in list(phrases.items()):
+        first = phrase.split()[0]
+        if (
+            first != phrase
+            and len(first) >= 4
+            and first_words.count(first) == 1
+            and first not in phrases
+            and first not in GENERIC_BRAND_WORDS | STOPWORDS
+            and first not in CATEGORY_KEYWORDS
+        ):
+            phrases[first] = brand  # "painel canadian 550w" → Canadian Solar
+    return tuple(sorted(phrases.items(), key=lambda item: (-len(item[0]), item[0])))
+
+
+def _detect_brand(padded: str, brand_phrases: tuple[tuple[str, str], ...]) -> str | None:
+    return next((brand for phrase, brand in brand_phrases if _contains(padded, phrase)), None)
+
+
+def _detect_phases(padded: str, category: str | None) -> int | None:
+    words = PHASE_WORDS | SHORT_PHASE_WORDS if category in PHASED_CATEGORIES else PHASE_WORDS
+    return next((phases for word, phases in words.items() if _contains(padded, word)), None)
+
+
+def _payload_filter(
+    category: str | None,
+    brand: str | None,
+    power_range: tuple[float | None, float | None] | None,
+    in_stock: bool | None,
+) -> PayloadFilter:
+    equals: dict[str, str | int | bool] = {}
+    if category is not None:
+        equals["category"] = category
+    if brand is not None:
+        equals["brand"] = brand
+    if in_stock is not None:
+        equals["in_stock"] = in_stock
+    return PayloadFilter(equals=equals, ranges={"power_w": power_range} if power_range else {})
+
+
+def plan_query(
+    params: SearchParams, known_brands: Collection[str], *, power_tolerance: float = POWER_TOLERANCE
+) -> QueryPlan:
+    """Assumes `validate_params` passed. `known_brands` are the payload's brand values (a facet)."""
+    folded = fold(params.q)
+    padded = _padded_words(folded)
+    category = params.category or _detect_category(padded)
+    brand_phrases = _brand_phrases(frozenset(known_brands))
+    if params.brand is not None:
+        folded_brand = " ".join(_ALNUM_RE.findall(fold(params.brand)))
+        brand: str | None = dict(brand_phrases).get(folded_brand, params.brand)
+    else:
+        brand = _detect_brand(padded, brand_phrases)
+
+    found = quantities(folded)
+    target_power_w = next((q.value for q in found if q.unit == "w"), None)
+    if category is not None and category not in POWER_CATEGORIES:
+        target_power_w = None
+    capacity_wh = next((q.value for q in found if q.unit == "wh"), None)
+
+    explicit_power = (
+        (params.min_power_w, params.max_power_w)
+        if params.min_power_w is not None or params.max_power_w is not None
+        else None
+    )
+    text_power = (
+        (target_power_w * (1 - power_tolerance), target_power_w * (1 + power_tolerance))
+        if target_power_w is not None
+        else None
+    )
+    in_stock = params.in_stock
+    if in_stock is None and any(_contains(padded, phrase) for phrase in IN_STOCK_PHRASES):
+        in_stock = True
+
+    sparse = lexical_vector(params.q)
+    return QueryPlan(
+        dense_text=" ".join(params.q.split()),
+        sparse=sparse if sparse.indices else None,
+        filter=_payload_filter(category, brand, explicit_power or text_power, in_stock),
+        explicit_filter=_payload_filter(
+            params.category, brand if params.brand is not None else None, explicit_power, params.in_stock
+        ),
+        limit=params.limit,
+        category=category,
+        brand=brand,
+        target_power_w=target_power_w,
+        power_tolerance=power_tolerance,
+        phases=_detect_phases(padded, category),
+        capacity_kwh=capacity_wh / 1000 if capacity_wh is not None else None,
+        folded_words=f" {' '.join(_WORD_RE.findall(folded))} ",
+    )

@@ -1,0 +1,44 @@
+"""Postgres adapter: connections, schema, job-run bookkeeping."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+
+def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
+    return psycopg.connect(dsn, row_factory=dict_row)
+
+
+def migrate(conn: psycopg.Connection[Any]) -> None:
+    schema = files("common").joinpath("sql/schema.sql").read_text(encoding="utf-8")
+    with conn.transaction():
+        # One migration at a time: concurrent jobs starting together would race on CREATE TABLE.
+        conn.execute("SELECT pg_advisory_xact_lock(4242)")
+        conn.execute(schema)
+
+
+def start_run(conn: psycopg.Connection[Any], *, job: str) -> int:
+    with conn.transaction():
+        row = conn.execute("INSERT INTO job_runs (job) VALUES (%s) RETURNING id", (job,)).fetchone()
+    assert row is not None
+    return int(row["id"] if isinstance(row, dict) else row[0])
+
+
+def finish_run(
+    conn: psycopg.Connection[Any],
+    *,
+    run_id: int,
+    status: str,
+    counts: dict[str, Any],
+    error: str | None = None,
+) -> None:
+    with conn.transaction():
+        conn.execute(
+            "UPDATE job_runs SET finished_at = now(), status = %s, counts = %s, error = %s WHERE id = %s",
+            (status, json.dumps(counts), error, run_id),
+        )

@@ -1,0 +1,177 @@
+"""Query understanding: what free Portuguese text and explicit params turn into."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from catalog.lexical import lexical_vector
+from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
+from common.vectors.base import PayloadFilter
+
+BRANDS = ["Canadian Solar", "JA Solar", "Growatt", "Deye", "Hoymiles", "BYD", "Intelbras", "Solar Group"]
+
+
+def plan(q: str, **params: Any) -> QueryPlan:
+    return plan_query(SearchParams(q=q, **params), BRANDS)
+
+
+@pytest.mark.parametrize(
+    ("q", "category", "power_w", "phases", "brand"),
+    [
+        ("inversor 5 kW monofásico", "inverter", 5000, 1, None),
+        ("Inversor 5kW bifasico", "inverter", 5000, 2, None),
+        ("inversor growatt 5.000 W tri", "inverter", 5000, 3, "Growatt"),
+        ("inversor trifásico 10k", "inverter", 10000, 3, None),
+        ("painel 550W", "module", 550, None, None),
+        ("módulo 550 Wp", "module", 550, None, None),
+        ("placa solar", "module", None, None, None),
+        ("painel mono 550w", "module", 550, None, None),  # mono = monocrystalline here, not a phase
+        ("microinversor", "microinverter", None, None, None),
+        ("micro inversor hoymiles", "microinverter", None, None, "Hoymiles"),
+        ("inversor híbrido", "hybrid_inverter", None, None, None),
+        ("inversor deye 5kw hibrido monofasico", "hybrid_inverter", 5000, 1, "Deye"),
+        ("bateria", "battery", None, None, None),
+        ("bateria de lítio 5 kWh", "battery", None, None, None),
+        ("string box", "string_box", None, None, None),
+        ("stringbox 2 entradas", "string_box", None, None, None),
+        ("estrutura telhado cerâmico", "structure", None, None, None),
+        ("estrutura para 10 painéis de 550W", "structure", None, None, None),  # earliest word wins
+        ("cabo solar 6mm", "cable", None, None, None),
+        ("cabo para inversor", "cable", None, None, None),
+        ("conector mc4", "connector", None, None, None),
+        ("kit 5 kWp", "kit", 5000, None, None),
+        ("gerador", "kit", None, None, None),
+        ("gerador solar 8,2 kWp trifásico", "kit", 8200, 3, None),
+        ("controlador de carga", "charge_controller", None, None, None),
+        ("painel CANADIAN SOLAR 550w", "module", 550, None, "Canadian Solar"),
+        ("placa canadian 550w", "module", 550, None, "Canadian Solar"),  # distinctive first word
+        ("ja solar 545w", None, 545, None, "JA Solar"),
+        ("painel solar", "module", None, None, None),  # "Solar Group" is not named by "solar" alone
+        ("byd", None, None, None, "BYD"),
+        ("550W", None, 550, None, None),
+    ],
+)
+def test_text_understanding(
+    q: str, category: str | None, power_w: float | None, phases: int | None, brand: str | None
+) -> None:
+    result = plan(q)
+    assert (result.category, result.target_power_w, result.phases, result.brand) == (
+        category,
+        power_w,
+        phases,
+        brand,
+    )
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        (
+            "inversor 5 kW monofásico",
+            PayloadFilter(equals={"category": "inverter"}, ranges={"power_w": (3500, 6500)}),
+        ),
+        (
+            "painel canadian solar 550 Wp em estoque",
+            PayloadFilter(
+                equals={"category": "module", "brand": "Canadian Solar", "in_stock": True},
+                ranges={"power_w": (385, 715)},
+            ),
+        ),
+        ("bateria de lítio 5 kWh", PayloadFilter(equals={"category": "battery"})),
+        ("estrutura para painel 550W", PayloadFilter(equals={"category": "structure"})),
+        ("preço bom", PayloadFilter()),
+    ],
+)
+def test_filter_from_text(q: str, expected: PayloadFilter) -> None:
+    result = plan(q).filter
+    assert result.equals == expected.equals
+    assert result.ranges.keys() == expected.ranges.keys()
+    for field, (low, high) in expected.ranges.items():
+        assert result.ranges[field] == (pytest.approx(low), pytest.approx(high))
+
+
+def test_battery_capacity_is_not_a_power() -> None:
+    result = plan("bateria de lítio 5 kWh")
+    assert (result.capacity_kwh, result.target_power_w) == (5.0, None)
+
+
+def test_explicit_params_win_over_the_text() -> None:
+    result = plan(
+        "inversor deye 5 kW em estoque",
+        category="hybrid_inverter",
+        brand="GROWATT",
+        min_power_w=4000,
+        max_power_w=8000,
+        in_stock=False,
+    )
+    expected = PayloadFilter(
+        equals={"category": "hybrid_inverter", "brand": "Growatt", "in_stock": False},
+        ranges={"power_w": (4000, 8000)},
+    )
+    assert result.filter == expected
+    assert result.explicit_filter == expected
+    assert (result.category, result.brand, result.target_power_w) == ("hybrid_inverter", "Growatt", 5000)
+
+
+def test_one_explicit_power_bound_replaces_the_text_range() -> None:
+    assert plan("inversor 5 kW", min_power_w=6000).filter.ranges == {"power_w": (6000, None)}
+
+
+def test_unknown_explicit_brand_is_kept_as_given() -> None:
+    assert plan("inversor", brand="Marca Nova").filter.equals["brand"] == "Marca Nova"
+
+
+def test_explicit_filter_holds_only_the_callers_params() -> None:
+    result = plan("inversor growatt 5 kW em estoque", max_power_w=9000)
+    assert result.filter != result.explicit_filter
+    assert result.explicit_filter == PayloadFilter(ranges={"power_w": (None, 9000)})
+
+
+def test_power_tolerance_is_configurable() -> None:
+    result = plan_query(SearchParams(q="inversor 5 kW"), BRANDS, power_tolerance=0.1)
+    assert result.filter.ranges["power_w"] == (pytest.approx(4500), pytest.approx(5500))
+    assert result.power_tolerance == 0.1
+
+
+def test_vectors_and_texts() -> None:
+    result = plan("  Painel   CS6W-550MS  ", limit=20)
+    assert result.dense_text == "Painel CS6W-550MS"
+    assert result.sparse == lexical_vector("painel cs6w-550ms")
+    assert result.folded_words == " painel cs6w-550ms "
+    assert result.limit == 20
+
+
+def test_a_query_of_stopwords_has_no_sparse_vector() -> None:
+    assert plan("de para").sparse is None
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (SearchParams(q=""), "q must not be empty"),
+        (SearchParams(q="   "), "q must not be empty"),
+        (SearchParams(q="x" * 513), "at most 512"),
+        (SearchParams(q="painel", limit=0), "limit must be between 1 and 100"),
+        (SearchParams(q="painel", limit=101), "limit must be between 1 and 100"),
+        (SearchParams(q="painel", category="modules"), "unknown category 'modules'"),
+        (SearchParams(q="painel", min_power_w=600, max_power_w=500), "must not exceed"),
+        (SearchParams(q="painel", min_power_w=-1), "min_power_w must be a non-negative"),
+        (SearchParams(q="painel", max_power_w=float("nan")), "max_power_w must be a non-negative"),
+    ],
+)
+def test_invalid_params_are_rejected(params: SearchParams, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        validate_params(params)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        SearchParams(q="x" * 512, limit=1),
+        SearchParams(q="inversor", limit=100, category="inverter", min_power_w=0, max_power_w=0),
+    ],
+)
+def test_valid_params_pass(params: SearchParams) -> None:
+    validate_params(params)

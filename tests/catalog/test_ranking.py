@@ -1,0 +1,158 @@
+"""Ranking: hand-built fused hits, re-ordered by the boosts a query plan calls for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from catalog.query import QueryPlan, SearchParams, plan_query
+from catalog.ranking import RankingWeights, SearchResult, rank
+from common.vectors.base import Hit
+
+BRANDS = ["Canadian Solar", "Growatt", "Deye"]
+
+
+def plan(q: str) -> QueryPlan:
+    return plan_query(SearchParams(q=q), BRANDS)
+
+
+def hit(point_id: str, score: float = 0.5, **payload: Any) -> Hit:
+    base: dict[str, Any] = {
+        "product_id": point_id,
+        "sku": f"SKU-{point_id}",
+        "title": f"Produto {point_id}",
+        "category": "inverter",
+        "brand": "Growatt",
+        "model": f"MODEL-{point_id}",
+        "power_w": None,
+        "phases": None,
+        "ac_voltage_v": None,
+        "price_brl": 1000.0,
+        "distributors": ["dist-a"],
+        "in_stock": True,
+        "lead_time_days": 3,
+    }
+    return Hit(id=point_id, score=score, payload=base | payload)
+
+
+def ids(results: list[SearchResult]) -> list[str]:
+    return [r.id for r in results]
+
+
+@pytest.mark.parametrize(
+    ("q", "hits", "expected"),
+    [
+        (
+            "inversor 5 kW",
+            [hit("10kw", 0.6, power_w=10000), hit("6kw", 0.5, power_w=6000), hit("5kw", 0.5, power_w=5000)],
+            ["5kw", "6kw", "10kw"],
+        ),
+        (
+            "inversor growatt",
+            [hit("out", 0.5, in_stock=False), hit("in", 0.5, in_stock=True)],
+            ["in", "out"],
+        ),
+        (
+            "painel CS6W-550MS",
+            [
+                hit("near", 0.7, category="module", model="CS6W-545MS", power_w=545),
+                hit("exact", 0.4, category="module", model="CS6W-550MS", power_w=550),
+            ],
+            ["exact", "near"],
+        ),
+        (
+            "YSH-000123",
+            [hit("other", 0.7), hit("named", 0.4, sku="YSH-000123")],
+            ["named", "other"],
+        ),
+        (
+            "inversor 5 kW monofásico",
+            [
+                hit("tri", 0.5, power_w=5000, phases=3),
+                hit("unknown", 0.5, power_w=5000),
+                hit("mono", 0.5, power_w=5000, phases=1),
+            ],
+            ["mono", "unknown", "tri"],
+        ),
+        (
+            "inversor deye",  # explicit_filter retries without the text's brand/category: boosts still steer
+            [
+                hit("kit", 0.5, category="kit", brand="Deye"),
+                hit("other", 0.5),
+                hit("deye", 0.5, brand="Deye"),
+            ],
+            ["deye", "other", "kit"],
+        ),
+        (
+            "painel 550 W",  # "550" is a power here, not the name of the product whose model is "550"
+            [
+                hit("vague-model", 0.4, category="module", model="550", power_w=550),
+                hit("better-hit", 0.5, category="module", power_w=550),
+            ],
+            ["better-hit", "vague-model"],
+        ),
+    ],
+)
+def test_order(q: str, hits: list[Hit], expected: list[str]) -> None:
+    assert ids(rank(hits, plan(q), limit=10)) == expected
+
+
+def test_ties_go_to_the_cheaper_offer_then_the_id_whatever_the_input_order() -> None:
+    hits = [
+        hit("b", 0.5, price_brl=900.0),
+        hit("a", 0.5, price_brl=900.0),
+        hit("c", 0.5, price_brl=None),
+        hit("d", 0.5, price_brl=800.0),
+    ]
+    expected = ["d", "a", "b", "c"]
+    assert ids(rank(hits, plan("inversor"), limit=10)) == expected
+    assert ids(rank(hits[::-1], plan("inversor"), limit=10)) == expected
+
+
+def test_weights_are_configurable() -> None:
+    hits = [hit("out-cheap", 0.5, in_stock=False, price_brl=10.0), hit("in-dear", 0.5, price_brl=99.0)]
+    assert ids(rank(hits, plan("inversor"), limit=10)) == ["in-dear", "out-cheap"]
+    no_stock_boost = RankingWeights(in_stock=0.0)
+    assert ids(rank(hits, plan("inversor"), limit=10, weights=no_stock_boost)) == ["out-cheap", "in-dear"]
+
+
+def test_limit_and_empty_input() -> None:
+    hits = [hit(str(i), score=i / 10) for i in range(1, 6)]
+    assert ids(rank(hits, plan("inversor"), limit=2)) == ["5", "4"]
+    assert rank([], plan("inversor"), limit=10) == []
+
+
+def test_result_carries_the_payload_and_the_score() -> None:
+    [result] = rank(
+        [hit("p1", 0.5, power_w=5000, price_brl=3999.9, distributors=["a", "b"], in_stock=True)],
+        plan("inversor 5 kW"),
+        limit=10,
+    )
+    assert set(SearchResult.model_fields) == {
+        "id",
+        "sku",
+        "title",
+        "category",
+        "brand",
+        "model",
+        "power_w",
+        "price_brl",
+        "distributors",
+        "in_stock",
+        "score",
+    }
+    assert result.model_dump() == {
+        "id": "p1",
+        "sku": "SKU-p1",
+        "title": "Produto p1",
+        "category": "inverter",
+        "brand": "Growatt",
+        "model": "MODEL-p1",
+        "power_w": 5000,
+        "price_brl": 3999.9,
+        "distributors": ["a", "b"],
+        "in_stock": True,
+        # relevance 1 + closeness 0.6 + category 0.5 + in stock 0.2
+        "score": pytest.approx(2.3),
+    }

@@ -1,0 +1,122 @@
+"""The vector-index owner actor on the session's local Ray, over a real Qdrant Edge folder.
+
+One actor serves the whole module (starting one costs seconds here); each test writes its own collection."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import ray
+
+from common.settings import Settings
+from common.vectors.base import (
+    CollectionSpec,
+    PayloadFilter,
+    SearchRequest,
+    SparseVector,
+    VectorPoint,
+    VectorStore,
+)
+from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
+
+DIM = 8
+
+
+def spec(collection: str) -> CollectionSpec:
+    return CollectionSpec(collection, dense={"minilm": DIM}, sparse=("lexical",), keyword_fields=("brand",))
+
+
+def make_points(count: int, seed: int) -> list[VectorPoint]:
+    rng = random.Random(seed)
+    return [
+        VectorPoint(
+            id=str(uuid.UUID(int=rng.getrandbits(128))),
+            dense={"minilm": [rng.gauss(0.0, 1.0) for _ in range(DIM)]},
+            sparse={"lexical": SparseVector(sorted(rng.sample(range(32), 3)), [1.0, 0.5, 0.25])},
+            payload={"brand": rng.choice(("jinko", "byd"))},
+        )
+        for _ in range(count)
+    ]
+
+
+def actor_pid(handle: Any) -> int:
+    """The actor's worker process, asked inside the actor: a restart gives a new one."""
+    pid: int = ray.get(handle.__ray_call__.remote(lambda actor: os.getpid()))
+    return pid
+
+
+@pytest.fixture(scope="module")
+def owner_settings(
+    ray_session: None, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """An empty vector folder for this module; the actor is stopped afterwards, freeing its name."""
+    stop_vector_index()
+    yield settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("owner")})
+    stop_vector_index()
+
+
+def test_two_clients_share_one_index(owner_settings: Settings) -> None:
+    writer: VectorStore = RemoteVectorStore(vector_index(owner_settings))
+    reader: VectorStore = RemoteVectorStore(vector_index(owner_settings))
+    points = make_points(30, seed=1)
+    writer.ensure_collection(spec("shared"))
+    writer.upsert("shared", points)
+    writer.set_payload("shared", points[0].id, {"brand": "weg"})
+
+    assert reader.count("shared") == 30
+    assert sorted(reader.facet("shared", "brand")) == ["byd", "jinko", "weg"]
+    assert dict(reader.scan("shared", ["brand"]))[points[0].id] == {"brand": "weg"}
+    hits = reader.search(
+        "shared",
+        SearchRequest(
+            limit=3,
+            dense_name="minilm",
+            dense=points[0].dense["minilm"],
+            sparse_name="lexical",
+            sparse=points[0].sparse["lexical"],
+            filter=PayloadFilter(equals={"brand": "weg"}),
+        ),
+    )
+    assert [h.id for h in hits] == [points[0].id]
+
+
+def test_another_process_reads_through_the_actor(owner_settings: Settings) -> None:
+    """What the Serve search deployment does: a different worker process, the same index."""
+    store = RemoteVectorStore(vector_index(owner_settings))
+    store.ensure_collection(spec("elsewhere"))
+    store.upsert("elsewhere", make_points(10, seed=2))
+
+    @ray.remote(num_cpus=0)
+    def count_elsewhere(settings: Settings) -> int:
+        return RemoteVectorStore(vector_index(settings)).count("elsewhere")
+
+    assert ray.get(count_elsewhere.remote(owner_settings)) == 10
+
+
+def test_restarted_actor_reloads_its_shards(owner_settings: Settings) -> None:
+    handle = vector_index(owner_settings)
+    store = RemoteVectorStore(handle)
+    points = make_points(20, seed=3)
+    store.ensure_collection(spec("durable"))
+    store.upsert("durable", points)
+    request = SearchRequest(limit=5, dense_name="minilm", dense=points[7].dense["minilm"])
+    before = store.search("durable", request)
+    first_pid = actor_pid(handle)
+
+    ray.kill(handle, no_restart=False)
+
+    assert store.search("durable", request) == before  # waits for the restart, then is served again
+    assert store.count("durable") == 20
+    assert actor_pid(handle) != first_pid
+
+
+def test_actor_serving_another_folder_is_refused(owner_settings: Settings) -> None:
+    vector_index(owner_settings)
+    elsewhere = owner_settings.model_copy(update={"data_dir": owner_settings.data_dir / "elsewhere"})
+    with pytest.raises(RuntimeError, match="already serves"):
+        vector_index(elsewhere)
