@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from common.settings import PROJECT_ROOT, Settings
@@ -40,15 +39,11 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local runs: no token file under $HOME
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    runtime_env = {"env_vars": worker_env()}
+    # Under `ray job submit` the job's runtime env (working_dir, env_vars) already reaches every
+    # worker, and Ray refuses to merge a second one into it.
+    runtime_env = None if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") else {"env_vars": worker_env()}
     if settings.ray_address:
         ray.init(address=settings.ray_address, runtime_env=runtime_env, namespace="ysh", **kwargs)
     else:
         ray.init(runtime_env=runtime_env, namespace="ysh", **kwargs)
     log.info("ray: %s", ray.get_runtime_context().gcs_address)
-
-
-def data_path(settings: Settings, *parts: str) -> Path:
-    path = settings.data_dir.joinpath(*parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path

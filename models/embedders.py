@@ -58,7 +58,7 @@ class SentenceTransformerEmbedder:
         path = str(packaged_minilm_path()) if config.model == PACKAGED_MINILM else config.model
         self.model = SentenceTransformer(path, device=config.device)
         self.name = config.vector_name
-        self.dim = int(self.model.get_sentence_embedding_dimension() or config.dim)
+        self.dim = int(self.model.get_embedding_dimension() or config.dim)
         self.batch_size = config.batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:

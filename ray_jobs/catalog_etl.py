@@ -28,7 +28,7 @@ from common.embedded import init_ray, postgres_dsn
 from common.schemas import FeedRecord, RejectedRow
 from common.settings import Settings, get_settings
 from common.storage import ObjectStore, object_store
-from ray_jobs.progress import say, step, table
+from ray_jobs.progress import quiet_ray_data, say, step, table
 
 JOB_NAME = "catalog_etl"
 REPORT_COLUMNS = ("read", "accepted", "rejected", "new", "updated", "unchanged", "removed")
@@ -79,6 +79,7 @@ def parse_file(
 def read_feeds(
     feeds: list[DistributorFeed], store: ObjectStore
 ) -> tuple[list[FeedRecord], list[RejectedRow], list[str]]:
+    quiet_ray_data()
     paths = store.list_files()
     tasks = [{"distributor": feed.name, "path": path} for feed in feeds for path in files_for(feed, paths)]
     if not tasks:

@@ -21,7 +21,13 @@ import yaml
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
-from catalog.documents import INDEX_STATE_FIELDS, index_document, indexed_payload, plan_index_update
+from catalog.documents import (
+    INDEX_STATE_FIELDS,
+    IndexDocument,
+    index_document,
+    indexed_payload,
+    plan_index_update,
+)
 from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
 from common.embedded import init_ray, postgres_dsn
@@ -30,7 +36,7 @@ from common.settings import Settings, get_settings
 from common.vectors import CollectionSpec, VectorPoint, VectorStore
 from common.vectors.owner import RemoteVectorStore, vector_index
 from models.embedders import OPENAI_SMALL, Embedder, EmbedderConfig, load_embedder
-from ray_jobs.progress import say, step
+from ray_jobs.progress import quiet_ray_data, say, step
 
 JOB_NAME = "embed_catalog"
 KEYWORD_FIELDS = ("category", "brand", "product_id")
@@ -124,8 +130,8 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
 
 
 def _embed(
-    to_embed: list[Any],
-    documents: dict[str, Any],
+    to_embed: list[IndexDocument],
+    documents: dict[str, IndexDocument],
     config: EmbedJobConfig,
     configs: list[EmbedderConfig],
     settings: Settings,
@@ -133,6 +139,7 @@ def _embed(
 ) -> int:
     if not to_embed:
         return 0
+    quiet_ray_data()
     names = [c.vector_name for c in configs]
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     dataset = ray.data.from_items([{"id": d.id, "text": d.text} for d in to_embed]).map_batches(

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+
+
+def quiet_ray_data() -> None:
+    """Our step lines and bar say what runs; Ray Data's own progress output would interleave with them."""
+    import ray.data
+
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def say(message: str) -> None:

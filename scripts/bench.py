@@ -1,0 +1,225 @@
+"""`make bench`: ETL, embedding and search figures, each with a baseline measured in the same run.
+
+Prints one JSON object. Every ratio compares the platform path with the plainest way to do the same
+work on this machine, so the figures travel across machines better than raw seconds do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    quantiles = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "p50_ms": round(quantiles[49], 2),
+        "p95_ms": round(quantiles[94], 2),
+        "p99_ms": round(quantiles[98], 2),
+        "n": len(ordered),
+    }
+
+
+def pandas_parse_rows(feeds: Path, feeds_config: Path) -> tuple[int, float]:
+    """Baseline: read every feed file with plain pandas/pyarrow readers, no mapping or validation."""
+    import pandas as pd
+
+    from catalog.feeds import files_for, load_feeds
+
+    paths = sorted(p.relative_to(feeds).as_posix() for p in feeds.rglob("*") if p.is_file())
+    started = time.perf_counter()
+    rows = 0
+    for feed in load_feeds(feeds_config):
+        for relative in files_for(feed, paths):
+            path = feeds / relative
+            try:
+                if path.suffix == ".xlsx":
+                    frame = pd.read_excel(path, engine="openpyxl")
+                elif path.suffix == ".jsonl":
+                    frame = pd.read_json(path, lines=True)
+                else:
+                    frame = pd.read_csv(
+                        path,
+                        sep=feed.delimiter,
+                        encoding=feed.encoding,
+                        encoding_errors="replace",
+                        on_bad_lines="skip",
+                        engine="pyarrow" if feed.delimiter == "," else "c",
+                    )
+            except Exception:  # the baseline skips what it cannot read; the ETL rejects it with a reason
+                continue
+            rows += len(frame)
+    return rows, time.perf_counter() - started
+
+
+def bench_etl(settings: Any, feeds: Path) -> dict[str, Any]:
+    from ray_jobs.catalog_etl import CatalogEtlConfig, run
+
+    started = time.perf_counter()
+    report = run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+    seconds = time.perf_counter() - started
+    rows = sum(row["read"] for row in report.per_distributor.values())
+    baseline_rows, baseline_s = pandas_parse_rows(feeds, settings.feeds_config)
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "baseline_pandas_rows_per_s": round(baseline_rows / baseline_s),
+        "ratio_to_pandas": round((rows / seconds) / (baseline_rows / baseline_s), 3),
+        "products": report.products_total,
+    }
+
+
+def bench_embedding(settings: Any) -> dict[str, Any]:
+    from catalog.documents import product_text
+    from common import catalog_store, postgres
+    from common.embedded import postgres_dsn
+    from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
+    from ray_jobs.embed_catalog import EmbedJobConfig, run
+
+    started = time.perf_counter()
+    counts = run(EmbedJobConfig(), settings)
+    job_s = time.perf_counter() - started
+    with postgres.connect(postgres_dsn(settings)) as conn:
+        texts = [product_text(row) for row in catalog_store.catalog_for_index(conn)]
+    embedder = SentenceTransformerEmbedder(EmbedderConfig())
+    started = time.perf_counter()
+    embedder.embed(texts)
+    bare_s = time.perf_counter() - started
+    job_rate = counts["embedded"] / job_s
+    bare_rate = len(texts) / bare_s
+    return {
+        "sentences": counts["embedded"],
+        "job_seconds": round(job_s, 2),
+        "sentences_per_s": round(job_rate, 1),
+        "baseline_bare_encode_per_s": round(bare_rate, 1),
+        "ratio_to_bare_encode": round(job_rate / bare_rate, 3),
+    }
+
+
+QUERIES = [
+    "inversor 5 kW monofásico",
+    "painel 550W",
+    "microinversor",
+    "bateria de lítio 5 kWh",
+    "string box",
+    "estrutura telhado cerâmico",
+    "kit 5 kWp",
+    "cabo solar 6mm",
+    "conector mc4",
+    "inversor híbrido",
+    "módulo Canadian Solar",
+    "Growatt",
+]
+
+
+async def http_latencies(url: str, clients: int, per_client: int) -> list[float]:
+    import httpx
+
+    samples: list[float] = []
+
+    async def client(worker: int) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            for i in range(per_client):
+                started = time.perf_counter()
+                response = await http.get(
+                    "/store/helio/search", params={"q": QUERIES[(worker + i) % len(QUERIES)]}
+                )
+                samples.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+
+    await asyncio.gather(*(client(worker) for worker in range(clients)))
+    return samples
+
+
+async def in_process_latencies(settings: Any, requests: int) -> list[float]:
+    from catalog.query import SearchParams
+    from common.vectors.owner import vector_index
+    from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
+    from serve_app.index import CatalogIndexClient
+    from serve_app.search import CatalogSearch
+
+    embedder = SentenceTransformerEmbedder(EmbedderConfig())
+
+    async def embed(text: str) -> list[float]:
+        return [float(x) for x in embedder.embed([text])[0]]
+
+    search = CatalogSearch(
+        embed=embed,
+        index=CatalogIndexClient(lambda: vector_index(settings), timeout_s=10),
+        vector_name=embedder.name,
+        brands_refresh_s=60,
+        candidates=100,
+        rank_pool=30,
+    )
+    samples = []
+    for i in range(requests):
+        started = time.perf_counter()
+        await search.search(SearchParams(q=QUERIES[i % len(QUERIES)]))
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def bench_search(settings: Any, requests: int) -> dict[str, Any]:
+    from ray import serve
+
+    from serve_app.app import build_search_app
+    from serve_app.config import SearchAppConfig
+
+    serve.start(http_options={"host": "127.0.0.1", "port": settings.port})
+    serve.run(build_search_app(SearchAppConfig(), settings), name="bench", route_prefix="/")
+    url = f"http://127.0.0.1:{settings.port}"
+    asyncio.run(http_latencies(url, 1, 20))  # warm-up: model, brand cache, connections
+    one = percentiles(asyncio.run(http_latencies(url, 1, requests)))
+    sixteen = percentiles(asyncio.run(http_latencies(url, 16, max(requests // 16, 10))))
+    serve.shutdown()
+    asyncio.run(in_process_latencies(settings, 20))
+    local = percentiles(asyncio.run(in_process_latencies(settings, requests)))
+    return {
+        "http_1_client": one,
+        "http_16_clients": sixteen,
+        "in_process": local,
+        "ratio_http_p50_to_in_process_p50": round(one["p50_ms"] / local["p50_ms"], 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__)
+    parser.add_argument("--feeds", type=Path, default=Path("sample_feeds"))
+    parser.add_argument("--requests", type=int, default=300, help="search requests per measurement")
+    parser.add_argument("--port", type=int, default=8123)
+    args = parser.parse_args()
+
+    from common.embedded import init_ray
+    from common.settings import Settings
+    from common.vectors.owner import stop_vector_index
+
+    with tempfile.TemporaryDirectory(prefix="ysh-bench-") as scratch:
+        settings = Settings(data_dir=Path(scratch), port=args.port)
+        init_ray(settings)
+        results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
+        results["etl"] = bench_etl(settings, args.feeds.resolve())
+        results["embedding"] = bench_embedding(settings)
+        results["search"] = bench_search(settings, args.requests)
+        stop_vector_index()
+        import pgserver
+
+        pgserver.get_server(settings.postgres_dir).cleanup()
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

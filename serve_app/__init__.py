@@ -1,0 +1,1 @@
+"""Ray Serve application of the Hélio catalog search: deployments, FastAPI ingress, builders."""

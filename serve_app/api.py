@@ -1,0 +1,116 @@
+"""The HTTP API of the Hélio catalog search: thin routes over `CatalogSearch` and the health checks."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
+from catalog.ranking import SearchResult
+from common.schemas import Category
+from serve_app.errors import ErrorBody, install_error_handlers
+from serve_app.health import HealthCheck, HealthReport
+from serve_app.search import CatalogSearch
+
+API_DESCRIPTION = """\
+Search the solar-equipment catalog (modules, inverters, batteries, kits, structures, cables …) in
+free Portuguese text. Power, brand, category and stock mentioned in the text narrow the search
+("inversor growatt 5 kW", "painel 550W em estoque"); explicit parameters win over the text.
+
+Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 503 when the vector index
+or the query embedder is down.
+"""
+
+
+class SearchQuery(BaseModel):
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="What the customer typed, e.g. `inversor 5 kW trifásico` or `painel 550W`.",
+    )
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="How many products to return.")
+    category: Category | None = Field(default=None, description="Only products of this category.")
+    brand: str | None = Field(default=None, description="Only this brand (case and accents ignored).")
+    min_power_w: float | None = Field(
+        default=None,
+        ge=0,
+        description="Lowest rated power in W (module Pmax, inverter AC power, kit DC power).",
+    )
+    max_power_w: float | None = Field(default=None, ge=0, description="Highest rated power in W.")
+    in_stock: bool | None = Field(
+        default=None,
+        description="true: only products some distributor has in stock; false: only those none has.",
+    )
+
+    def to_params(self) -> SearchParams:
+        return SearchParams(**self.model_dump())
+
+
+class SearchResponse(BaseModel):
+    query: str = Field(description="The query as received.")
+    results: list[SearchResult] = Field(
+        description=(
+            "Best first. `id` is the product id; `price_brl` is the lowest in-stock offer (null when no "
+            "distributor has it in stock); `distributors` lists who sells it; `score` is the ranking score."
+        )
+    )
+    took_ms: float = Field(description="Time spent in the search service, in milliseconds.")
+
+
+# async, so FastAPI calls them on the event loop instead of a thread-pool hop per request.
+async def _catalog_search(request: Request) -> CatalogSearch:
+    search: CatalogSearch = request.app.state.catalog_search
+    return search
+
+
+async def _health_check(request: Request) -> HealthCheck:
+    check: HealthCheck = request.app.state.health_check
+    return check
+
+
+CatalogSearchDep = Annotated[CatalogSearch, Depends(_catalog_search)]
+HealthCheckDep = Annotated[HealthCheck, Depends(_health_check)]
+SearchQueryDep = Annotated[SearchQuery, Query()]
+
+routes = APIRouter()
+
+
+@routes.get(
+    "/store/helio/search",
+    response_model=SearchResponse,
+    summary="Search the product catalog",
+    description="Hybrid retrieval (dense embedding + exact terms, fused with RRF), then ranking.",
+    responses={422: {"model": ErrorBody, "description": "Bad query"}, 503: {"model": ErrorBody}},
+    tags=["search"],
+)
+async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep) -> SearchResponse:
+    started = time.perf_counter()
+    results = await catalog_search.search(query.to_params())
+    return SearchResponse(
+        query=query.q, results=results, took_ms=round((time.perf_counter() - started) * 1000, 2)
+    )
+
+
+@routes.get(
+    "/health",
+    response_model=HealthReport,
+    summary="Status of the service and each dependency",
+    responses={503: {"model": HealthReport, "description": "A dependency is down"}},
+    tags=["operations"],
+)
+async def health(health_check: HealthCheckDep) -> JSONResponse:
+    report = await health_check.run()
+    return JSONResponse(report.model_dump(), status_code=200 if report.status == "ok" else 503)
+
+
+def create_search_api(catalog_search: CatalogSearch, health_check: HealthCheck) -> FastAPI:
+    app = FastAPI(title="Hélio catalog search", description=API_DESCRIPTION, version="1.0.0")
+    app.state.catalog_search = catalog_search
+    app.state.health_check = health_check
+    install_error_handlers(app)
+    app.include_router(routes)
+    return app

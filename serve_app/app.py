@@ -1,0 +1,37 @@
+"""Builders: a typed config in, a Serve application out. The Serve YAML points at `build_app`."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, cast
+
+from ray import serve
+from ray.serve import Application, Deployment
+
+from common.settings import Settings, get_settings
+from models.embedders import load_embedder
+from serve_app.config import DeploymentOptions, SearchAppConfig
+from serve_app.embedder import QueryEmbedder
+from serve_app.router import HelioRouter
+
+
+def _deployment(cls: type, name: str, options: DeploymentOptions) -> Deployment:
+    # serve.deployment is annotated for its decorator form only; given a class it returns a Deployment.
+    return cast(Deployment, serve.deployment(cls, name=name, **options.serve_options()))
+
+
+def build_search_app(config: SearchAppConfig, settings: Settings) -> Application:
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    embedder = _deployment(QueryEmbedder, "QueryEmbedder", config.query_embedder).bind(
+        config.embedder,
+        config.query_embedder.max_batch_size,
+        config.query_embedder.batch_wait_timeout_s,
+        partial(load_embedder, openai_api_key=key, openai_base_url=settings.openai_base_url),
+    )
+    router = _deployment(serve.ingress()(HelioRouter), "HelioRouter", config.router)
+    return router.bind(embedder, config, settings)
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    """Entry point of `import_path: serve_app.app:build_app`; `args` is a SearchAppConfig."""
+    return build_search_app(SearchAppConfig.model_validate(args), get_settings())

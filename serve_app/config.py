@@ -1,0 +1,134 @@
+"""Typed configuration of the search application: what `build_app` validates its Serve args into.
+
+The Serve config file (`configs/cpu.yaml`) carries a `SearchAppConfig` as the `args` of its
+application, so `serve deploy`, `serve run` and `serve_api` read one and the same file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.embedders import EmbedderConfig
+
+BUILDER_IMPORT_PATH = "serve_app.app:build_app"
+DEFAULT_SERVE_CONFIG = Path(__file__).resolve().parent / "configs" / "cpu.yaml"
+
+
+class StrictModel(BaseModel):
+    # A misspelt option must fail the deploy, not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid")
+
+
+class AutoscalingOptions(StrictModel):
+    min_replicas: int = Field(default=1, ge=0, description="Replicas kept when idle.")
+    max_replicas: int = Field(default=1, ge=1, description="Most replicas under load.")
+    target_ongoing_requests: float = Field(
+        default=2.0, gt=0, description="Requests in flight per replica that the autoscaler aims for."
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> AutoscalingOptions:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("autoscaling_config: min_replicas must not exceed max_replicas")
+        return self
+
+
+class ActorOptions(StrictModel):
+    num_cpus: float = Field(
+        default=1.0, ge=0, description="CPUs reserved per replica (torch threads follow it)."
+    )
+    num_gpus: float = Field(
+        default=0.0, ge=0, description="GPUs reserved per replica (fractions share one GPU)."
+    )
+
+
+class DeploymentOptions(StrictModel):
+    """Replica count (fixed or autoscaled) and resources of one deployment."""
+
+    num_replicas: int | None = Field(
+        default=None, ge=1, description="Fixed replica count; leave unset to use autoscaling_config (or 1)."
+    )
+    autoscaling_config: AutoscalingOptions | None = Field(
+        default=None, description="Scale between min and max replicas on ongoing requests."
+    )
+    max_ongoing_requests: int = Field(default=32, ge=1, description="Requests one replica accepts at once.")
+    ray_actor_options: ActorOptions = Field(default_factory=ActorOptions)
+
+    @model_validator(mode="after")
+    def _fixed_or_autoscaled(self) -> DeploymentOptions:
+        if self.num_replicas is not None and self.autoscaling_config is not None:
+            raise ValueError("set num_replicas or autoscaling_config, not both")
+        return self
+
+    def serve_options(self) -> dict[str, Any]:
+        """Keyword arguments for `serve.deployment`."""
+        options: dict[str, Any] = {
+            "max_ongoing_requests": self.max_ongoing_requests,
+            "ray_actor_options": self.ray_actor_options.model_dump(),
+        }
+        if self.autoscaling_config is not None:
+            options["autoscaling_config"] = self.autoscaling_config.model_dump()
+        else:
+            options["num_replicas"] = self.num_replicas or 1
+        return options
+
+
+class RouterOptions(DeploymentOptions):
+    """The HelioRouter ingress: query understanding, retrieval and ranking run here."""
+
+    max_ongoing_requests: int = Field(default=64, ge=1, description="Requests one replica accepts at once.")
+    ray_actor_options: ActorOptions = Field(default_factory=lambda: ActorOptions(num_cpus=0.5))
+    embed_timeout_s: float = Field(
+        default=2.0, gt=0, description="Longest wait for a query embedding before answering 503."
+    )
+    index_timeout_s: float = Field(
+        default=2.0, gt=0, description="Longest wait for the vector index before answering 503."
+    )
+    brands_refresh_s: float = Field(
+        default=60.0, gt=0, description="How often the known brands are re-read from the index."
+    )
+    candidates: int = Field(
+        default=100, ge=1, description="Hits each branch (dense, lexical) prefetches before RRF."
+    )
+    rank_pool: int = Field(
+        default=50, ge=1, description="Fused hits handed to ranking; the response keeps the best `limit`."
+    )
+
+
+class EmbedderOptions(DeploymentOptions):
+    """The QueryEmbedder deployment: one model per replica, concurrent queries batched."""
+
+    max_batch_size: int = Field(default=16, ge=1, description="Most queries encoded in one batch.")
+    batch_wait_timeout_s: float = Field(
+        default=0.005, ge=0, description="How long a batch waits to fill before it is encoded."
+    )
+
+    @model_validator(mode="after")
+    def _batch_fits_in_flight(self) -> EmbedderOptions:
+        if self.max_batch_size > self.max_ongoing_requests:
+            raise ValueError("max_batch_size must not exceed max_ongoing_requests: such a batch never fills")
+        return self
+
+
+class SearchAppConfig(StrictModel):
+    embedder: EmbedderConfig = Field(
+        default_factory=EmbedderConfig,
+        description="Query model; its vector_name must be a named vector of the catalog collection.",
+    )
+    router: RouterOptions = Field(default_factory=RouterOptions)
+    query_embedder: EmbedderOptions = Field(default_factory=EmbedderOptions)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> SearchAppConfig:
+        """Read a Serve config file (the args of its `build_app` application) or a bare config."""
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if "applications" not in document:
+            return cls.model_validate(document)
+        for application in document["applications"]:
+            if application.get("import_path") == BUILDER_IMPORT_PATH:
+                return cls.model_validate(application.get("args") or {})
+        raise ValueError(f"{path}: no application with import_path {BUILDER_IMPORT_PATH}")

@@ -1,0 +1,79 @@
+"""Async access to the catalog collection through the vector-index owner actor.
+
+The router awaits the actor's ObjectRefs directly instead of going through the blocking
+`RemoteVectorStore`, so a slow index never stalls the replica's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import ray.exceptions
+from ray.actor import ActorHandle
+
+from common.schemas import CATALOG_COLLECTION
+from common.vectors.base import Hit, SearchRequest
+from serve_app.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+VECTOR_INDEX = "vector index"
+
+
+def _unavailable(reason: str, cause: BaseException | None = None) -> DependencyUnavailable:
+    # Ray's messages carry tracebacks, pids and server paths: they go to the log, not to the caller.
+    if cause is not None:
+        log.warning("vector index: %s: %s", reason, cause)
+    return DependencyUnavailable(VECTOR_INDEX, reason)
+
+
+class CatalogIndexClient:
+    """Finds the owner actor on first use and again after it died, so a restarted index is picked up."""
+
+    def __init__(self, resolve: Callable[[], ActorHandle], timeout_s: float) -> None:
+        self._resolve = resolve
+        self._timeout_s = timeout_s
+        self._handle: Any = None  # Any: Ray's stubs do not know the actor's methods
+
+    async def _actor(self) -> Any:
+        if self._handle is None:
+            try:
+                # Looking the actor up (or starting it) blocks on the GCS: keep it off the event loop.
+                self._handle = await asyncio.wait_for(asyncio.to_thread(self._resolve), self._timeout_s)
+            except TimeoutError:
+                raise _unavailable(f"index actor not reachable within {self._timeout_s:g} s") from None
+            except Exception as error:
+                raise _unavailable(f"cannot reach the index actor ({type(error).__name__})", error) from None
+        return self._handle
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        actor = await self._actor()
+        try:
+            return await asyncio.wait_for(getattr(actor, method).remote(*args), self._timeout_s)
+        except TimeoutError:
+            raise _unavailable(f"no answer within {self._timeout_s:g} s") from None
+        except ray.exceptions.RayActorError as error:
+            self._handle = None  # dead for good: look it up again on the next call
+            raise _unavailable("the index actor is not running", error) from None
+        except ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, LookupError):
+                raise _unavailable(f"no collection {CATALOG_COLLECTION!r}: run the embedding job") from None
+            raise _unavailable(f"{method} failed ({type(error.cause).__name__})", error.cause) from None
+        except ray.exceptions.RayError as error:
+            raise _unavailable(f"{method} failed ({type(error).__name__})", error) from None
+
+    async def search(self, request: SearchRequest) -> list[Hit]:
+        hits: list[Hit] = await self._call("search", CATALOG_COLLECTION, request)
+        return hits
+
+    async def brands(self) -> list[str]:
+        brands: list[str] = await self._call("facet", CATALOG_COLLECTION, "brand")
+        return brands
+
+    async def describe(self) -> str:
+        """For the health check: how many products the catalog collection holds."""
+        count = await self._call("count", CATALOG_COLLECTION)
+        return f"{count} products in {CATALOG_COLLECTION}"

@@ -1,0 +1,71 @@
+"""HelioRouter: the Serve ingress. Query understanding and ranking run here; the embedding comes from
+the batched QueryEmbedder deployment and the hits from the vector-index actor, one hop each."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI
+
+from common.settings import Settings
+from common.vectors.owner import vector_index
+from serve_app.api import create_search_api
+from serve_app.config import SearchAppConfig
+from serve_app.errors import DependencyUnavailable
+from serve_app.health import HealthCheck
+from serve_app.index import CatalogIndexClient
+from serve_app.search import CatalogSearch
+
+log = logging.getLogger(__name__)
+
+QUERY_EMBEDDER = "query embedder"
+
+
+class HelioRouter:
+    """Plain class; the builder wraps it with `serve.ingress()`, which calls `__serve_build_asgi_app__`
+    once this constructor has run, so the FastAPI app is built around this replica's services."""
+
+    def __init__(self, embedder: Any, config: SearchAppConfig, settings: Settings) -> None:
+        options = config.router
+        self._embedder = embedder  # DeploymentHandle of QueryEmbedder
+        self._embed_timeout_s = options.embed_timeout_s
+        index = CatalogIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
+        self.catalog_search = CatalogSearch(
+            embed=self.embed_query,
+            index=index,
+            vector_name=config.embedder.vector_name,
+            brands_refresh_s=options.brands_refresh_s,
+            candidates=options.candidates,
+            rank_pool=options.rank_pool,
+        )
+        self.health_check = HealthCheck(
+            {"vector_index": index.describe, "embedder": self.describe_embedder},
+            timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
+        )
+
+    async def _call_embedder(self, method: str, *args: Any) -> Any:
+        try:
+            return await asyncio.wait_for(
+                getattr(self._embedder, method).remote(*args), self._embed_timeout_s
+            )
+        except TimeoutError:
+            raise DependencyUnavailable(
+                QUERY_EMBEDDER, f"no answer within {self._embed_timeout_s:g} s"
+            ) from None
+        except Exception as error:  # Serve wraps replica deaths, back-pressure and model errors alike
+            log.warning("query embedder %s failed: %s", method, error)
+            raise DependencyUnavailable(QUERY_EMBEDDER, f"{method} failed ({type(error).__name__})") from None
+
+    async def embed_query(self, text: str) -> list[float]:
+        vector: list[float] = await self._call_embedder("embed", text)
+        return vector
+
+    async def describe_embedder(self) -> str:
+        described = await self._call_embedder("describe")
+        return f"{described['vector_name']} ({described['dim']}-d)"
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_search_api(self.catalog_search, self.health_check)

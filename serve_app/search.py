@@ -1,0 +1,99 @@
+"""Catalog search end to end, without Serve or HTTP: plan → embed → hybrid retrieval → rank."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
+from catalog.ranking import SearchResult, rank
+from common.schemas import LEXICAL_VECTOR
+from common.vectors.base import Hit, PayloadFilter, SearchRequest
+from serve_app.errors import InvalidRequest
+
+EmbedQuery = Callable[[str], Awaitable[list[float]]]
+
+
+class CatalogIndex(Protocol):
+    async def search(self, request: SearchRequest) -> list[Hit]: ...
+
+    async def brands(self) -> list[str]: ...
+
+
+class KnownBrands:
+    """The catalog's brands, re-read at most every `refresh_s`: a new catalog shows up without a restart."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[list[str]]],
+        refresh_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._brands: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()  # one refresh at a time; concurrent requests wait for its result
+
+    def _fresh(self) -> bool:
+        return self._fetched_at is not None and self._clock() - self._fetched_at < self._refresh_s
+
+    async def get(self) -> frozenset[str]:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    self._brands = frozenset(await self._fetch())
+                    self._fetched_at = self._clock()
+        return self._brands
+
+
+class CatalogSearch:
+    def __init__(
+        self,
+        *,
+        embed: EmbedQuery,
+        index: CatalogIndex,
+        vector_name: str,
+        brands_refresh_s: float,
+        candidates: int,
+        rank_pool: int,
+    ) -> None:
+        self._embed = embed
+        self._index = index
+        self._vector_name = vector_name
+        self._candidates = candidates
+        self._rank_pool = rank_pool
+        self.known_brands = KnownBrands(index.brands, brands_refresh_s)
+
+    async def search(self, params: SearchParams) -> list[SearchResult]:
+        try:
+            validate_params(params)
+        except ValueError as error:
+            raise InvalidRequest(str(error)) from None
+        plan = plan_query(params, await self.known_brands.get())
+        dense = await self._embed(plan.dense_text)
+        hits = await self._retrieve(plan, dense, plan.filter)
+        if not hits and plan.explicit_filter != plan.filter:
+            # What the text suggested (a brand, a power window) matched nothing: fall back to what the
+            # caller asked for explicitly rather than answer with an empty page.
+            hits = await self._retrieve(plan, dense, plan.explicit_filter)
+        return rank(hits, plan, params.limit)
+
+    async def _retrieve(
+        self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter
+    ) -> list[Hit]:
+        return await self._index.search(
+            SearchRequest(
+                # Ranking reorders by power, code and brand, so it sees more than the page it returns.
+                limit=max(plan.limit, self._rank_pool),
+                dense_name=self._vector_name,
+                dense=dense,
+                sparse_name=LEXICAL_VECTOR if plan.sparse is not None else None,
+                sparse=plan.sparse,
+                filter=payload_filter,
+                candidates=self._candidates,
+            )
+        )
