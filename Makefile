@@ -9,6 +9,8 @@ SEED ?= 42
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
+# Tools a step starts by name (ray, python in `ray job submit`) come from the venv.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 

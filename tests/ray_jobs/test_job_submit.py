@@ -33,7 +33,7 @@ def test_ray_job_submit_runs_the_catalog_etl(fresh_settings: Settings, tmp_path:
             "--runtime-env-json",
             json.dumps(runtime_env),
             "--",
-            "python",
+            sys.executable,  # the job's driver runs in this environment, whatever PATH says
             "-m",
             "ray_jobs.catalog_etl",
             "--source",
