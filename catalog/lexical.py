@@ -79,28 +79,31 @@ def fold(text: str) -> str:
     return _COMBINING_MARKS_RE.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
-def _parse_number(written: str, kilo_unit: bool) -> float:
+def _parse_number(written: str, kilo_unit: bool) -> float | None:
+    """The number written, or None for digit runs that are no number ("103.10400.0002", a part code)."""
     if "," in written:  # Brazilian style: "1.234,56", "5,5"
-        return float(written.replace(".", "").replace(",", "."))
-    groups = written.split(".")
-    # "5.000 W" is five thousand watts, but "5.125 kW" is how a decimal kW is printed (f"{x:g}").
-    if len(groups) > 1 and not kilo_unit and all(len(g) == 3 for g in groups[1:]):
-        return float("".join(groups))
-    return float(written)
+        written = written.replace(".", "").replace(",", ".")
+    else:
+        groups = written.split(".")
+        # "5.000 W" is five thousand watts, but "5.125 kW" is how a decimal kW is printed (f"{x:g}").
+        if len(groups) > 1 and not kilo_unit and all(len(g) == 3 for g in groups[1:]):
+            written = "".join(groups)
+    try:
+        return float(written)
+    except ValueError:
+        return None
 
 
-def _quantity(match: re.Match[str]) -> Quantity:
+def _quantity(match: re.Match[str]) -> Quantity | None:
     written_unit = match["unit"] or match["glued_unit"]
-    if written_unit is None:
-        return Quantity(_parse_number(match["number"], kilo_unit=False), "")
-    unit, factor = _UNITS[written_unit]
-    value = _parse_number(match["number"], kilo_unit=written_unit.startswith("k")) * factor
-    return Quantity(value, unit)
+    unit, factor = _UNITS[written_unit] if written_unit else ("", 1.0)
+    value = _parse_number(match["number"], kilo_unit=bool(written_unit and written_unit.startswith("k")))
+    return None if value is None else Quantity(value * factor, unit)
 
 
 def quantities(folded_text: str) -> list[Quantity]:
     """Every number in already folded text, with its unit converted to the canonical one."""
-    return [_quantity(m) for m in _QUANTITY_RE.finditer(folded_text)]
+    return [q for q in map(_quantity, _QUANTITY_RE.finditer(folded_text)) if q is not None]
 
 
 def _keep(term: str) -> bool:
@@ -110,7 +113,8 @@ def _keep(term: str) -> bool:
 def _code_part(part: str) -> str:
     # "SUN-5K-SG03" holds a power worth matching; "100234-01" holds a serial to keep as written.
     match = _QUANTITY_RE.fullmatch(part)
-    return _quantity(match).term if match and (match["unit"] or match["glued_unit"]) else part
+    quantity = _quantity(match) if match and (match["unit"] or match["glued_unit"]) else None
+    return part if quantity is None else quantity.term
 
 
 def terms(text: str) -> list[str]:
@@ -119,7 +123,8 @@ def terms(text: str) -> list[str]:
     for match in _TOKEN_RE.finditer(fold(text)):
         word = match["word"]
         if word is None:
-            found.append(_quantity(match).term)
+            quantity = _quantity(match)
+            found.append(match[0].strip() if quantity is None else quantity.term)
             continue
         if _keep(word):
             found.append(word)

@@ -25,6 +25,7 @@ from catalog.lexical import Quantity, fold, lexical_vector, quantities, term_ind
         ("conector MC4", ["conector", "mc4"]),
         ("bateria 100Ah 48V 10A", ["bateria", "100ah", "48v", "10a"]),
         ("kit 2 x 550W", ["kit", "2", "550w"]),
+        ("ref 103.10400.0002", ["ref", "103.10400.0002"]),  # digits and dots that are no number: kept whole
         ("", []),
     ],
 )
