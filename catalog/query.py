@@ -20,6 +20,9 @@ MAX_QUERY_CHARS = 512
 MAX_LIMIT = 100
 # "inversor 5 kW" keeps inverters from 3.5 to 6.5 kW; ranking then prefers the closest.
 POWER_TOLERANCE = 0.3
+# Windows tried first, narrowest first: candidates are picked by text similarity, so a wide window full
+# of similar products could leave out the few that are closest in power.
+NARROW_POWER_WINDOWS = (0.1, 0.2)
 # Categories whose payload power_w is a rating a customer asks for (module Pmax, inverter AC, kit DC);
 # "estrutura para painel 550W" must not filter structures by power.
 POWER_CATEGORIES = frozenset({"module", "inverter", "microinverter", "hybrid_inverter", "kit"})
@@ -85,6 +88,7 @@ class QueryPlan:
     phases: int | None
     capacity_kwh: float | None
     folded_words: str  # space-padded folded words, codes whole: " painel cs6w-550ms " for model/SKU matches
+    narrow_filters: tuple[PayloadFilter, ...] = ()  # `filter` with tighter power windows, narrowest first
 
 
 def validate_params(params: SearchParams) -> None:
@@ -208,6 +212,15 @@ def plan_query(
     if in_stock is None and any(_contains(padded, phrase) for phrase in IN_STOCK_PHRASES):
         in_stock = True
 
+    narrow_filters = (
+        tuple(
+            _payload_filter(category, brand, (target_power_w * (1 - w), target_power_w * (1 + w)), in_stock)
+            for w in NARROW_POWER_WINDOWS
+            if w < power_tolerance
+        )
+        if target_power_w is not None and explicit_power is None
+        else ()
+    )
     sparse = lexical_vector(params.q)
     return QueryPlan(
         dense_text=" ".join(params.q.split()),
@@ -224,4 +237,5 @@ def plan_query(
         phases=_detect_phases(padded, category),
         capacity_kwh=capacity_wh / 1000 if capacity_wh is not None else None,
         folded_words=f" {' '.join(_WORD_RE.findall(folded))} ",
+        narrow_filters=narrow_filters,
     )

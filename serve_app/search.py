@@ -75,12 +75,19 @@ class CatalogSearch:
             raise InvalidRequest(str(error)) from None
         plan = plan_query(params, await self.known_brands.get())
         dense = await self._embed(plan.dense_text)
-        hits = await self._retrieve(plan, dense, plan.filter)
+        hits: dict[str, Hit] = {}
+        for payload_filter in (*plan.narrow_filters, plan.filter):
+            # A tight power window first, widened until the page can be filled: candidates come by
+            # text similarity, and a wide window could crowd out the products closest in power.
+            for hit in await self._retrieve(plan, dense, payload_filter):
+                hits.setdefault(hit.id, hit)
+            if len(hits) >= plan.limit:
+                break
         if not hits and plan.explicit_filter != plan.filter:
             # What the text suggested (a brand, a power window) matched nothing: fall back to what the
             # caller asked for explicitly rather than answer with an empty page.
-            hits = await self._retrieve(plan, dense, plan.explicit_filter)
-        return rank(hits, plan, params.limit)
+            hits = {hit.id: hit for hit in await self._retrieve(plan, dense, plan.explicit_filter)}
+        return rank(list(hits.values()), plan, params.limit)
 
     async def _retrieve(
         self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter

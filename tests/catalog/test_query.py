@@ -175,3 +175,18 @@ def test_invalid_params_are_rejected(params: SearchParams, message: str) -> None
 )
 def test_valid_params_pass(params: SearchParams) -> None:
     validate_params(params)
+
+
+def test_text_power_comes_with_narrower_windows_tried_first() -> None:
+    result = plan("painel 550W")
+    assert [f.ranges["power_w"] for f in result.narrow_filters] == [
+        (pytest.approx(495), pytest.approx(605)),
+        (pytest.approx(440), pytest.approx(660)),
+    ]
+    assert all(f.equals == result.filter.equals for f in result.narrow_filters)
+
+
+@pytest.mark.parametrize("query", ["painel solar", "inversor 5 kW"])
+def test_no_narrow_windows_without_text_power_or_with_explicit_bounds(query: str) -> None:
+    assert plan(query, min_power_w=1000).narrow_filters == ()
+    assert plan("painel solar").narrow_filters == ()
