@@ -142,7 +142,9 @@ def _embed(
     quiet_ray_data()
     names = [c.vector_name for c in configs]
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    dataset = ray.data.from_items([{"id": d.id, "text": d.text} for d in to_embed]).map_batches(
+    # Batches of similar length pad little: the encoder's cost follows the longest text in a batch.
+    by_length = sorted(to_embed, key=lambda d: len(d.text))
+    dataset = ray.data.from_items([{"id": d.id, "text": d.text} for d in by_length]).map_batches(
         EmbedBatch,
         fn_constructor_kwargs={
             "configs": [c.model_dump() for c in configs],
