@@ -35,14 +35,16 @@ def settings(data_dir: Path, postgres_server: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def ray_session(settings: Settings) -> Iterator[None]:
-    """One local Ray for the suite (2 CPUs here), with the dashboard so jobs can be submitted."""
+def ray_session(settings: Settings) -> Iterator[str]:
+    """One local Ray for the suite (2 CPUs here), with the dashboard so jobs can be submitted.
+    Yields the dashboard's URL, the address `ray job submit` takes."""
     import ray
 
     from common.embedded import init_ray
 
-    init_ray(settings, include_dashboard=True, dashboard_host="127.0.0.1")
-    yield
+    port = free_port()
+    init_ray(settings, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=port)
+    yield f"http://127.0.0.1:{port}"
     ray.shutdown()
 
 
@@ -103,3 +105,12 @@ def s3_endpoint() -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[str]:
+    """Base URL of a local stand-in for OpenAI's embeddings API (the real service cannot run here)."""
+    from tests.openai_stand_in import running_fake_openai
+
+    with running_fake_openai() as url:
+        yield url

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from catalog.lexical import lexical_vector
 from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings
 from common.vectors import SearchRequest
 from common.vectors.edge import EdgeVectorStore
-from models.embedders import Embedder
+from models.embedders import OPENAI_SMALL, Embedder
 from ray_jobs import catalog_etl, embed_catalog
+from tests.openai_stand_in import FakeOpenAI
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
@@ -66,3 +68,24 @@ def test_embeds_once_then_only_what_changed(
             "SELECT min(price_brl)::float8 FROM offers WHERE product_id = %s AND stock > 0", (product_id,)
         ).fetchone()
     assert best is not None and hits[0].payload["price_brl"] == pytest.approx(best[0])
+
+
+def test_with_openai_configured_each_model_fills_its_own_named_vector(
+    fresh_settings: Settings, small_feeds: Path, tmp_path: Path, fake_openai: str
+) -> None:
+    settings = fresh_settings.model_copy(
+        update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": fake_openai}
+    )
+    catalog_etl.run(
+        catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=settings.feeds_config), settings
+    )
+    store = EdgeVectorStore(tmp_path / "qdrant")
+    counts = embed_catalog.run(embed_catalog.EmbedJobConfig(max_actors=1), settings, store=store)
+    assert counts["embedded"] == counts["products"] > 0
+    assert sum(len(request["input"]) for request in FakeOpenAI.requests) == counts["products"]
+    states = dict(store.scan(CATALOG_COLLECTION, ["embedded_with"]))
+    assert {tuple(state["embedded_with"]) for state in states.values()} == {("minilm-l6", "openai-3-small")}
+    # Each space is searched on its own: an OpenAI-space query finds points through their OpenAI vector.
+    query = [40.0, 1.0, *([0.0] * (OPENAI_SMALL.dim - 2))]
+    hits = store.search(CATALOG_COLLECTION, SearchRequest(limit=5, dense_name="openai-3-small", dense=query))
+    assert len(hits) == 5

@@ -14,10 +14,12 @@ import pytest
 from catalog.sample_data import write_sample
 from common.settings import PROJECT_ROOT, Settings
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
+pytestmark = pytest.mark.slow
 
 
-def test_ray_job_submit_runs_the_catalog_etl(fresh_settings: Settings, tmp_path: Path) -> None:
+def test_ray_job_submit_runs_the_catalog_etl(
+    ray_session: str, fresh_settings: Settings, tmp_path: Path
+) -> None:
     feeds = tmp_path / "feeds"
     write_sample(feeds, seed=11, products=120)
     runtime_env = {"env_vars": {"DATABASE_URL": fresh_settings.database_url, "HF_HUB_OFFLINE": "1"}}
@@ -27,7 +29,7 @@ def test_ray_job_submit_runs_the_catalog_etl(fresh_settings: Settings, tmp_path:
             "job",
             "submit",
             "--address",
-            "http://127.0.0.1:8265",
+            ray_session,
             "--working-dir",
             ".",
             "--runtime-env-json",
