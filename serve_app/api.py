@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -12,8 +13,9 @@ from pydantic import BaseModel, Field
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
 from common.schemas import Category
-from serve_app.errors import ErrorBody, install_error_handlers
+from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
+from serve_app.recommend import KitRecommender, RecommendRequest, RecommendResponse
 from serve_app.search import CatalogSearch
 
 API_DESCRIPTION = """\
@@ -21,8 +23,11 @@ Search the solar-equipment catalog (modules, inverters, batteries, kits, structu
 free Portuguese text. Power, brand, category and stock mentioned in the text narrow the search
 ("inversor growatt 5 kW", "painel 550W em estoque"); explicit parameters win over the text.
 
-Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 503 when the vector index
-or the query embedder is down.
+`POST /store/helio/recommend` sizes a grid-tied system for a consumption and a place and proposes kits
+composed from the catalog in stock, with their checks, the tariff used and the finance.
+
+Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 503 when the vector index,
+the query embedder or (for recommendations) the catalog database is down.
 """
 
 
@@ -72,9 +77,17 @@ async def _health_check(request: Request) -> HealthCheck:
     return check
 
 
+async def _kit_recommender(request: Request) -> KitRecommender:
+    recommender: KitRecommender | None = request.app.state.kit_recommender
+    if recommender is None:
+        raise DependencyUnavailable("kit recommender", "not configured")
+    return recommender
+
+
 CatalogSearchDep = Annotated[CatalogSearch, Depends(_catalog_search)]
 HealthCheckDep = Annotated[HealthCheck, Depends(_health_check)]
 SearchQueryDep = Annotated[SearchQuery, Query()]
+KitRecommenderDep = Annotated[KitRecommender, Depends(_kit_recommender)]
 
 routes = APIRouter()
 
@@ -95,6 +108,23 @@ async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep
     )
 
 
+@routes.post(
+    "/store/helio/recommend",
+    response_model=RecommendResponse,
+    summary="Size a system and recommend kits",
+    description=(
+        "Site (city/UF or nearest capital to lat/lon) → kWp after the minimum bill → kits composed from "
+        "in-stock offers, every check passing → savings, payback and financing for the best option. No "
+        "feasible kit answers 200 with no options and the `reason`."
+    ),
+    responses={422: {"model": ErrorBody, "description": "Bad request"}, 503: {"model": ErrorBody}},
+    tags=["recommend"],
+)
+async def recommend_kits(request: RecommendRequest, recommender: KitRecommenderDep) -> RecommendResponse:
+    # CPU-bound (the bounded kit search): off the event loop, so searches are not held up behind it.
+    return await asyncio.to_thread(recommender.recommend, request)
+
+
 @routes.get(
     "/health",
     response_model=HealthReport,
@@ -107,10 +137,13 @@ async def health(health_check: HealthCheckDep) -> JSONResponse:
     return JSONResponse(report.model_dump(), status_code=200 if report.status == "ok" else 503)
 
 
-def create_search_api(catalog_search: CatalogSearch, health_check: HealthCheck) -> FastAPI:
+def create_search_api(
+    catalog_search: CatalogSearch, health_check: HealthCheck, kit_recommender: KitRecommender | None = None
+) -> FastAPI:
     app = FastAPI(title="Hélio catalog search", description=API_DESCRIPTION, version="1.0.0")
     app.state.catalog_search = catalog_search
     app.state.health_check = health_check
+    app.state.kit_recommender = kit_recommender
     install_error_handlers(app)
     app.include_router(routes)
     return app

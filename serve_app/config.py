@@ -97,6 +97,15 @@ class RouterOptions(DeploymentOptions):
     rank_pool: int = Field(
         default=50, ge=1, description="Fused hits handed to ranking; the response keeps the best `limit`."
     )
+    recommend_refresh_s: float = Field(
+        default=300.0, gt=0, description="How often the kit recommender reloads the catalog from Postgres."
+    )
+    recommend_max_options: int = Field(
+        default=5, ge=1, description="Most kit options a recommendation returns (the kit search keeps 10)."
+    )
+    recommend_db_timeout_s: float = Field(
+        default=5.0, gt=0, description="Longest wait to connect to Postgres when loading the catalog."
+    )
 
 
 class EmbedderOptions(DeploymentOptions):

@@ -8,8 +8,13 @@ import logging
 from functools import partial
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI
+from psycopg.rows import dict_row
 
+from common.embedded import postgres_dsn
+from common.offer_store import catalog_with_offers
+from common.schemas import Offer, Product
 from common.settings import Settings
 from common.vectors.owner import vector_index
 from serve_app.api import create_search_api
@@ -17,11 +22,19 @@ from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable
 from serve_app.health import HealthCheck
 from serve_app.index import CatalogIndexClient
+from serve_app.recommend import KitRecommender
 from serve_app.search import CatalogSearch
 
 log = logging.getLogger(__name__)
 
 QUERY_EMBEDDER = "query embedder"
+
+
+def load_catalog_from_postgres(settings: Settings, timeout_s: float) -> tuple[list[Product], list[Offer]]:
+    """Products and in-stock offers for the kit recommender (runs in its refresh thread)."""
+    dsn = postgres_dsn(settings)
+    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
+        return catalog_with_offers(conn)
 
 
 class HelioRouter:
@@ -45,6 +58,14 @@ class HelioRouter:
             {"vector_index": index.describe, "embedder": self.describe_embedder},
             timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
         )
+        # The first load runs here, so a healthy replica recommends at once; Postgres down leaves the
+        # endpoint answering 503 (search keeps working) until a background reload succeeds.
+        self.kit_recommender = KitRecommender(
+            load_catalog=partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s),
+            max_options=options.recommend_max_options,
+        )
+        self.kit_recommender.refresh()
+        self.kit_recommender.start_refreshing(options.recommend_refresh_s)
 
     async def _call_embedder(self, method: str, *args: Any) -> Any:
         try:
@@ -68,4 +89,4 @@ class HelioRouter:
         return f"{described['vector_name']} ({described['dim']}-d)"
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_search_api(self.catalog_search, self.health_check)
+        return create_search_api(self.catalog_search, self.health_check, self.kit_recommender)

@@ -1,0 +1,275 @@
+"""Kit recommendations: the orchestration on a small generated catalog, and once through Serve over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from pydantic import ValidationError
+from ray import serve
+
+from catalog.feeds import files_for, load_feeds
+from catalog.merge import MergedCatalog, merge_feed_records, offer_hash, product_hash
+from catalog.parsing import parse_feed_file
+from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
+from common import postgres
+from common.catalog_store import apply_catalog_changes
+from common.offer_store import catalog_with_offers
+from common.schemas import FeedRecord, Offer, Product
+from common.settings import Settings
+from serve_app.app import build_search_app
+from serve_app.config import SearchAppConfig
+from serve_app.errors import DependencyUnavailable, InvalidRequest
+from serve_app.recommend import DefaultTariffs, KitRecommender, RecommendRequest
+from solar import capitals_atlas
+from tests.conftest import free_port
+
+TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day
+VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
+
+
+def merged_sample(out: Path, **options: Any) -> MergedCatalog:
+    """write_sample → every feed file parsed → merged, as the ETL does it (without Ray or Postgres)."""
+    write_sample(out, **options)
+    paths = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
+    feeds = load_feeds(DEFAULT_FEEDS_CONFIG)
+    records = [
+        item
+        for feed in feeds
+        for path in files_for(feed, paths)
+        for item in parse_feed_file(feed, path, (out / path).read_bytes())
+        if isinstance(item, FeedRecord)
+    ]
+    return merge_feed_records(records, [feed.name for feed in feeds])
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> MergedCatalog:
+    return merged_sample(tmp_path_factory.mktemp("recommend_feeds"), seed=7, products=300)
+
+
+@pytest.fixture(scope="module")
+def catalog(sample: MergedCatalog) -> tuple[list[Product], list[Offer]]:
+    return list(sample.products.values()), list(sample.offers.values())
+
+
+@pytest.fixture(scope="module")
+def recommender(catalog: tuple[list[Product], list[Offer]]) -> KitRecommender:
+    recommender = KitRecommender(load_catalog=lambda: catalog, max_options=5, today=lambda: TODAY)
+    assert recommender.refresh()
+    return recommender
+
+
+def recommend(recommender: KitRecommender, **fields: Any) -> Any:
+    return recommender.recommend(RecommendRequest.model_validate(VALID | fields))
+
+
+def test_options_are_real_in_stock_products_and_pass_every_check(
+    recommender: KitRecommender, catalog: tuple[list[Product], list[Offer]]
+) -> None:
+    products, offers = catalog
+    titles = {product.id: product.title for product in products}
+    in_stock = {
+        (o.product_id, o.distributor, o.sku): o for o in offers if o.stock > 0 and o.price_brl is not None
+    }
+    response = recommend(recommender)
+    assert response.reason is None
+    assert 1 <= len(response.options) <= 5
+    assert response.sizing.kwp > 0
+    assert response.sizing.generation_kwh_month == pytest.approx(
+        response.sizing.kwp * response.sizing.hsp * 30 * response.sizing.pr, rel=0.01
+    )
+    for option in response.options:
+        assert option.checks and all(check.ok for check in option.checks)
+        assert option.total_brl == pytest.approx(sum(b.qty * b.unit_price_brl for b in option.bom), abs=0.05)
+        for line in option.bom:
+            offer = in_stock[(line.product_id, line.distributor, line.sku)]
+            assert line.title == titles[line.product_id]
+            assert line.unit_price_brl == offer.price_brl
+            assert line.qty >= 1
+    prices = [option.price_per_wp for option in response.options]
+    assert prices == sorted(prices)
+    assert response.finance is not None
+    assert response.finance.investment_brl == response.options[0].total_brl
+    assert response.finance.first_year_savings_brl > 0
+    assert response.finance.financing
+
+
+def test_tariff_says_which_and_from_where(recommender: KitRecommender) -> None:
+    tariff = recommend(recommender).tariff
+    assert tariff.utility == "ELETROPAULO"
+    assert "default utility of SP" in tariff.source
+    assert (
+        tariff.with_taxes_brl_kwh
+        > tariff.tariff_brl_kwh
+        == pytest.approx(tariff.tusd_brl_kwh + tariff.te_brl_kwh)
+    )
+    asked = recommend(recommender, utility="cemig-d").tariff
+    assert (asked.utility, asked.cnpj) == ("CEMIG-D", "06981180000116")
+    assert recommend(recommender, utility="06.981.180/0001-16").tariff.utility == "CEMIG-D"
+    # No default utility for Amazonas in the sample: the average, said so.
+    manaus = recommend(recommender, city="Manaus", uf="AM").tariff
+    assert manaus.cnpj is None and "average" in manaus.source
+
+
+def test_twelve_months_and_a_point(recommender: KitRecommender) -> None:
+    monthly = [700.0, 750, 800, 820, 780, 760, 800, 840, 860, 820, 820, 830]
+    response = recommend(
+        recommender, consumption_kwh_month=None, monthly_kwh=monthly, city=None, uf=None, lat=-23.5, lon=-46.6
+    )
+    assert response.site.name == "São Paulo" and response.site.distance_km is not None
+    assert response.sizing.consumption_kwh_month == pytest.approx(sum(monthly) / 12, abs=0.1)
+    assert response.options and response.finance is not None
+
+
+def test_an_aged_tariff_sample_still_answers() -> None:
+    tariff, source = DefaultTariffs.from_sample(date(2035, 1, 1)).tariff_for(
+        capitals_atlas().find("Belo Horizonte", "MG"), None
+    )
+    assert tariff.agent == "CEMIG-D"
+    assert "each utility's last tariff" in source
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"consumption_kwh_month": 0},
+        {"consumption_kwh_month": -5},
+        {"consumption_kwh_month": 1_000_001},
+        {"connection": "quadri"},
+        {"consumption_kwh_month": None},
+        {"monthly_kwh": [100.0] * 11, "consumption_kwh_month": None},
+        {"monthly_kwh": [0.0] * 12, "consumption_kwh_month": None},
+        {"monthly_kwh": [100.0] * 12},
+        {"city": None},
+    ],
+)
+def test_bad_requests_are_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        RecommendRequest.model_validate(VALID | fields)
+
+
+def test_unknown_city_suggests_the_closest(recommender: KitRecommender) -> None:
+    with pytest.raises(InvalidRequest, match="Sao Paolo/SP") as error:
+        recommend(recommender, city="Sao Paolo")
+    assert "São Paulo/SP" in str(error.value)
+
+
+def test_unknown_utility_is_refused(recommender: KitRecommender) -> None:
+    with pytest.raises(InvalidRequest, match=r"unknown utility 'LUZ DO NADA'.*CEMIG-D"):
+        recommend(recommender, utility="LUZ DO NADA")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"consumption_kwh_month": 1_000_000}, "no kit of"),
+        ({"budget_brl": 100}, "no option within the budget"),
+        ({"consumption_kwh_month": 40}, "minimum bill"),
+    ],
+)
+def test_no_feasible_kit_says_why(recommender: KitRecommender, fields: dict[str, Any], reason: str) -> None:
+    response = recommend(recommender, **fields)
+    assert response.options == [] and response.finance is None
+    assert response.reason is not None and reason in response.reason
+
+
+def test_catalog_down_is_503_and_a_later_refresh_recovers(
+    catalog: tuple[list[Product], list[Offer]],
+) -> None:
+    calls = 0
+
+    def flaky() -> tuple[list[Product], list[Offer]]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise psycopg.OperationalError("connection refused")
+        return catalog
+
+    recommender = KitRecommender(load_catalog=flaky, max_options=3, today=lambda: TODAY)
+    assert not recommender.refresh()
+    with pytest.raises(DependencyUnavailable, match="catalog database unavailable: OperationalError"):
+        recommend(recommender)
+    assert recommender.refresh()
+    assert 1 <= len(recommend(recommender).options) <= 3
+
+
+# ---------------------------------------------------------------- end to end through Serve
+
+
+def load_into_postgres(dsn: str, sample: MergedCatalog) -> None:
+    with postgres.connect(dsn) as conn:
+        postgres.migrate(conn)
+        apply_catalog_changes(
+            conn,
+            products=[(p, product_hash(p)) for p in sample.products.values()],
+            offers=[
+                (o, sample.offer_files[key], offer_hash(o, sample.offer_files[key]))
+                for key, o in sample.offers.items()
+            ],
+            removed_offers=[],
+        )
+
+
+@pytest.fixture(scope="module")
+def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) -> Iterator[httpx.Client]:
+    """The small catalog in a database of its own, the search app (with /recommend) on a free port."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    assert settings.database_url is not None
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
+    load_into_postgres(dsn, sample)
+    app_settings = settings.model_copy(update={"database_url": dsn})
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    config = SearchAppConfig.model_validate(
+        {
+            "router": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
+            "query_embedder": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
+        }
+    )
+    serve.run(build_search_app(config, app_settings), name="helio-recommend-test", route_prefix="/")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client
+    serve.shutdown()
+
+
+@pytest.mark.slow
+def test_store_reads_what_the_etl_wrote(settings: Settings, sample: MergedCatalog) -> None:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    assert settings.database_url is not None
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
+    load_into_postgres(dsn, sample)
+    with postgres.connect(dsn) as conn:
+        products, offers = catalog_with_offers(conn)
+    assert len(products) == len(sample.products)
+    expected = {k for k, o in sample.offers.items() if o.stock > 0 and o.price_brl is not None}
+    assert {(o.distributor, o.sku) for o in offers} == expected
+
+
+@pytest.mark.slow
+def test_recommend_over_http(recommend_api: httpx.Client) -> None:
+    response = recommend_api.post("/store/helio/recommend", json=VALID)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"site", "sizing", "tariff", "options", "finance", "reason", "notes"}
+    assert set(body["sizing"]) >= {"kwp", "hsp", "pr", "generation_kwh_month"}
+    assert body["options"]
+    line = body["options"][0]["bom"][0]
+    assert set(line) >= {"product_id", "sku", "title", "qty", "unit_price_brl", "distributor"}
+
+    bad = recommend_api.post("/store/helio/recommend", json=VALID | {"consumption_kwh_month": 0})
+    assert bad.status_code == 422 and "consumption_kwh_month" in bad.json()["detail"]
+    city = recommend_api.post("/store/helio/recommend", json=VALID | {"city": "Sao Paolo"})
+    assert city.status_code == 422 and "São Paulo/SP" in city.json()["detail"]
+    utility = recommend_api.post("/store/helio/recommend", json=VALID | {"utility": "nada"})
+    assert utility.status_code == 422 and "unknown utility" in utility.json()["detail"]
