@@ -21,7 +21,8 @@ from catalog.parsing import parse_feed_file
 from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
 from common.schemas import FeedRecord, Offer, Product
 from scripts.bench import percentiles
-from serve_app.recommend import KitRecommender, RecommendRequest
+from serve_app.recommend import KitRecommender
+from serve_app.recommend_models import RecommendRequest
 
 CITIES = [("São Paulo", "SP"), ("Belo Horizonte", "MG"), ("Fortaleza", "CE"), ("Porto Alegre", "RS"),
           ("Manaus", "AM"), ("Brasília", "DF"), ("Salvador", "BA"), ("Curitiba", "PR")]  # fmt: skip

@@ -15,7 +15,8 @@ from catalog.ranking import SearchResult
 from common.schemas import Category
 from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
-from serve_app.recommend import KitRecommender, RecommendRequest, RecommendResponse
+from serve_app.recommend import KitRecommender
+from serve_app.recommend_models import RecommendRequest, RecommendResponse
 from serve_app.search import CatalogSearch
 
 API_DESCRIPTION = """\

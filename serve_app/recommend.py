@@ -8,26 +8,31 @@ shows up without a restart; while none could be loaded the endpoint answers 503.
 
 from __future__ import annotations
 
-import csv
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.schemas import Offer, Product
+from serve_app.default_tariffs import DefaultTariffs, UnknownUtility
 from serve_app.errors import DependencyUnavailable, InvalidRequest
+from serve_app.recommend_models import (
+    DEFAULT_ROOF_TYPE,
+    BomLine,
+    FinanceView,
+    KitOptionView,
+    RecommendRequest,
+    RecommendResponse,
+    SiteView,
+    SizingView,
+    TariffView,
+)
 from solar import (
     Atlas,
-    Check,
     EquipmentIndex,
     FinanceInput,
-    FinancingOption,
     GridConnection,
     KitNeed,
     KitOption,
@@ -41,239 +46,15 @@ from solar import (
     compose_kits,
     financing_options,
     load_parameters,
-    parse_tariff_rows,
-    residential_tariffs,
     size_system,
     tariff_with_taxes,
 )
-from solar.parameters import DATA_DIR as SOLAR_DATA_DIR
-from solar.tariffs import TariffRow, is_residential_conventional, normalize_cnpj
-from solar.text import fold
 
 log = logging.getLogger(__name__)
 
-MAX_CONSUMPTION_KWH_MONTH = 1_000_000.0
-DEFAULT_ROOF_TYPE = "ceramico"
-TARIFF_SAMPLE_FILE = SOLAR_DATA_DIR / "tarifas-amostra.csv"
-DEFAULT_UTILITY_FILE = Path(__file__).resolve().parent / "data" / "distribuidora-padrao-uf.csv"
 CATALOG_DATABASE = "catalog database"
 
 CatalogLoader = Callable[[], tuple[list[Product], list[Offer]]]
-
-
-# ---------------------------------------------------------------- request and response models
-
-
-class RecommendRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    consumption_kwh_month: float | None = Field(
-        default=None,
-        gt=0,
-        le=MAX_CONSUMPTION_KWH_MONTH,
-        description="Average monthly consumption, kWh. Give this or `monthly_kwh`.",
-    )
-    monthly_kwh: list[float] | None = Field(
-        default=None,
-        min_length=12,
-        max_length=12,
-        description="Twelve monthly consumptions (Jan…Dec), kWh. Give this or `consumption_kwh_month`.",
-    )
-    city: str | None = Field(default=None, min_length=1, max_length=100, description="City, with `uf`.")
-    uf: str | None = Field(default=None, min_length=2, max_length=30, description="State: `SP` or its name.")
-    lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude, with `lon`.")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, with `lat`.")
-    connection: Literal["mono", "bi", "tri"] = Field(
-        description="Grid connection: mono-, bi- or three-phase."
-    )
-    utility: str | None = Field(
-        default=None, max_length=100, description="Utility by name (`CEMIG-D`) or CNPJ; default: the state's."
-    )
-    roof_type: str | None = Field(
-        default=None,
-        max_length=40,
-        description=f"ceramico, metalico, fibrocimento, laje, solo; default {DEFAULT_ROOF_TYPE}.",
-    )
-    budget_brl: float | None = Field(default=None, gt=0, description="Only options up to this total.")
-
-    @model_validator(mode="after")
-    def _one_consumption_and_one_place(self) -> RecommendRequest:
-        if (self.consumption_kwh_month is None) == (self.monthly_kwh is None):
-            raise ValueError(
-                "give either consumption_kwh_month or monthly_kwh (12 values), not both or neither"
-            )
-        if self.monthly_kwh is not None:
-            if any(not 0 <= month <= MAX_CONSUMPTION_KWH_MONTH for month in self.monthly_kwh):
-                raise ValueError(f"monthly_kwh values must be between 0 and {MAX_CONSUMPTION_KWH_MONTH:,.0f}")
-            if sum(self.monthly_kwh) <= 0:
-                raise ValueError("monthly_kwh must add up to more than 0")
-        by_city = self.city is not None and self.uf is not None
-        by_point = self.lat is not None and self.lon is not None
-        if not (by_city or by_point):
-            raise ValueError("give the place as city and uf, or as lat and lon")
-        return self
-
-    @property
-    def consumption(self) -> float | list[float]:
-        if self.monthly_kwh is not None:
-            return self.monthly_kwh
-        assert self.consumption_kwh_month is not None
-        return self.consumption_kwh_month
-
-
-class SiteView(BaseModel):
-    name: str
-    uf: str
-    lat: float
-    lon: float
-    hsp: float = Field(description="Annual average HSP, kWh/m²/day.")
-    distance_km: float | None = Field(description="From the point asked for to this site (lat/lon lookups).")
-    source: str
-
-
-class SizingView(BaseModel):
-    kwp: float = Field(description="DC power needed, kWp.")
-    hsp: float
-    pr: float = Field(description="Performance ratio.")
-    generation_kwh_month: float = Field(description="Average monthly generation of `kwp`.")
-    consumption_kwh_month: float
-    minimum_bill_kwh: float = Field(description="Custo de disponibilidade of the connection.")
-    offset_kwh_month: float = Field(description="Consumption the system can take off the bill.")
-
-
-class TariffView(BaseModel):
-    utility: str
-    cnpj: str | None = Field(description="None when the tariff is an average of several utilities.")
-    tusd_brl_kwh: float
-    te_brl_kwh: float
-    tariff_brl_kwh: float = Field(description="TUSD + TE, without taxes.")
-    with_taxes_brl_kwh: float = Field(description="With PIS/COFINS and the state's ICMS.")
-    valid_from: date | None
-    valid_to: date | None
-    source: str = Field(description="Where the tariff came from and why this one.")
-
-
-class BomLine(BaseModel):
-    product_id: str
-    sku: str
-    title: str
-    category: str
-    qty: int
-    unit_price_brl: float
-    distributor: str
-    lead_time_days: int
-
-
-class KitOptionView(BaseModel):
-    kind: str
-    title: str
-    bom: list[BomLine]
-    total_brl: float
-    price_per_wp: float
-    dc_power_w: float
-    ac_power_w: float | None
-    dc_ac_ratio: float | None = Field(description="Module kWp (STC) / inverter AC kW.")
-    strings: int | None
-    lead_time_days: int = Field(description="The slowest line's lead time.")
-    checks: list[Check]
-
-
-class FinanceView(BaseModel):
-    option: int = Field(description="Index in `options` of the option priced here (the best).")
-    investment_brl: float
-    first_year_savings_brl: float
-    monthly_savings_brl: float
-    simple_payback_years: float | None
-    discounted_payback_years: float | None
-    npv_brl: float
-    irr: float | None
-    financing: list[FinancingOption]
-
-
-class RecommendResponse(BaseModel):
-    site: SiteView
-    sizing: SizingView
-    tariff: TariffView
-    options: list[KitOptionView] = Field(description="Best first (price per Wp, lead time, total).")
-    finance: FinanceView | None = Field(description="For the best option; None without options.")
-    reason: str | None = Field(description="Why there are no options, when there are none.")
-    notes: list[str] = Field(description="Why some kinds of option are missing.")
-
-
-# ---------------------------------------------------------------- tariffs
-
-
-class UnknownUtility(LookupError):
-    pass
-
-
-def _read_default_utilities(path: Path) -> dict[str, str]:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    return {row["uf"].upper(): normalize_cnpj(row["cnpj"]) for row in csv.DictReader(lines, delimiter=";")}
-
-
-class DefaultTariffs:
-    """The tariff seam until a tariff store exists: ANEEL's residential B1 tariffs in force (from the sample
-    file in `solar/data`) and a default utility per state; states without one get the sample's average."""
-
-    def __init__(
-        self, tariffs: dict[str, ResidentialTariff], utility_by_uf: dict[str, str], source: str
-    ) -> None:
-        if not tariffs:
-            raise ValueError("no residential tariff in force")
-        self._tariffs = tariffs
-        self._utility_by_uf = {uf: cnpj for uf, cnpj in utility_by_uf.items() if cnpj in tariffs}
-        self._by_name = {fold(tariff.agent): tariff for tariff in tariffs.values()}
-        self._source = source
-        count = len(tariffs)
-        self._average = ResidentialTariff(
-            cnpj="",
-            agent=f"média de {count} distribuidoras",
-            reh="",
-            valid_from=max(t.valid_from for t in tariffs.values()),
-            valid_to=min(t.valid_to for t in tariffs.values()),
-            tusd_brl_kwh=sum(t.tusd_brl_kwh for t in tariffs.values()) / count,
-            te_brl_kwh=sum(t.te_brl_kwh for t in tariffs.values()) / count,
-        )
-
-    @classmethod
-    def from_sample(
-        cls, on: date, tariff_file: Path = TARIFF_SAMPLE_FILE, utility_file: Path = DEFAULT_UTILITY_FILE
-    ) -> DefaultTariffs:
-        rows = list(parse_tariff_rows(tariff_file.read_bytes()))
-        source = f"ANEEL sample {tariff_file.name}"
-        tariffs = residential_tariffs(rows, on)
-        if not tariffs:  # the sample has aged out: the last tariffs it has, rather than no endpoint at all
-            ends = {r.valid_to for r in rows if isinstance(r, TariffRow) and is_residential_conventional(r)}
-            for end in sorted(end for end in ends if end < on):  # each utility's last tariff wins
-                tariffs |= residential_tariffs(rows, end)
-            source += f" (none in force on {on}: each utility's last tariff)"
-        return cls(tariffs, _read_default_utilities(utility_file), source)
-
-    def known_utilities(self) -> list[str]:
-        return sorted(tariff.agent for tariff in self._tariffs.values())
-
-    def _named(self, utility: str) -> ResidentialTariff | None:
-        try:
-            by_cnpj = self._tariffs.get(normalize_cnpj(utility))
-        except ValueError:
-            by_cnpj = None
-        return by_cnpj or self._by_name.get(fold(utility))
-
-    def tariff_for(self, site: Site, utility: str | None) -> tuple[ResidentialTariff, str]:
-        """The tariff and a sentence saying where it came from; UnknownUtility for a name not on file."""
-        if utility is not None:
-            tariff = self._named(utility)
-            if tariff is None:
-                raise UnknownUtility(
-                    f"unknown utility {utility!r}; known: {', '.join(self.known_utilities())}"
-                )
-            return tariff, f"{self._source}, {tariff.reh}: utility asked for"
-        cnpj = self._utility_by_uf.get(site.uf)
-        if cnpj is None:
-            return self._average, f"{self._source}: no default utility for {site.uf}, average tariff"
-        tariff = self._tariffs[cnpj]
-        return tariff, f"{self._source}, {tariff.reh}: default utility of {site.uf}"
 
 
 # ---------------------------------------------------------------- the catalog snapshot

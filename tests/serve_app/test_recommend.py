@@ -25,8 +25,10 @@ from common.schemas import FeedRecord, Offer, Product
 from common.settings import Settings
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
+from serve_app.default_tariffs import DefaultTariffs
 from serve_app.errors import DependencyUnavailable, InvalidRequest
-from serve_app.recommend import DefaultTariffs, KitRecommender, RecommendRequest
+from serve_app.recommend import KitRecommender
+from serve_app.recommend_models import RecommendRequest
 from solar import capitals_atlas
 from tests.conftest import free_port
 
