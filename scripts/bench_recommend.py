@@ -15,11 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from catalog.feeds import files_for, load_feeds
-from catalog.merge import merge_feed_records
-from catalog.parsing import parse_feed_file
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
-from common.schemas import FeedRecord, Offer, Product
+from catalog.sample_data.merged import merged_sample
+from common.schemas import Offer, Product
 from scripts.bench import percentiles
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest
@@ -30,17 +27,7 @@ CONSUMPTIONS = [250, 400, 600, 900, 1500, 3000, 6000]
 
 
 def sample_catalog(out: Path, seed: int) -> tuple[list[Product], list[Offer]]:
-    write_sample(out, seed=seed)
-    paths = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
-    feeds = load_feeds(DEFAULT_FEEDS_CONFIG)
-    records = [
-        item
-        for feed in feeds
-        for path in files_for(feed, paths)
-        for item in parse_feed_file(feed, path, (out / path).read_bytes())
-        if isinstance(item, FeedRecord)
-    ]
-    merged = merge_feed_records(records, [feed.name for feed in feeds])
+    merged = merged_sample(out, seed=seed)
     return list(merged.products.values()), list(merged.offers.values())
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from common.settings import Settings
+
+if TYPE_CHECKING:
+    from models.embedders import SentenceTransformerEmbedder
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +54,7 @@ def ray_session(settings: Settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def minilm():  # type: ignore[no-untyped-def]
+def minilm() -> SentenceTransformerEmbedder:
     """The packaged all-MiniLM-L6-v2, loaded once."""
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
 
@@ -114,3 +119,37 @@ def fake_openai() -> Iterator[str]:
 
     with running_fake_openai() as url:
         yield url
+
+
+@dataclass(frozen=True)
+class S3:
+    """moto's S3 server, with the client and the settings that reach it."""
+
+    endpoint: str
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        )
+
+    def settings(self, settings: Settings) -> Settings:
+        from pydantic import SecretStr
+
+        return settings.model_copy(
+            update={
+                "s3_endpoint_url": self.endpoint,
+                "aws_access_key_id": "test",
+                "aws_secret_access_key": SecretStr("test"),
+            }
+        )
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint: str) -> S3:
+    return S3(s3_endpoint)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pydantic import SecretStr
 
 from common.settings import Settings
 from ray_jobs.catalog_etl import CatalogEtlConfig, EtlReport, run
+from tests.conftest import S3
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
@@ -118,28 +118,14 @@ def test_an_unreadable_file_is_rejected_whole_and_the_other_feeds_go_on(
     assert all(row["accepted"] > 0 for row in others.values())
 
 
-def test_feeds_from_s3(fresh_settings: Settings, small_feeds: Path, s3_endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
-    s3.create_bucket(Bucket="feeds")
+def test_feeds_from_s3(fresh_settings: Settings, small_feeds: Path, s3: S3) -> None:
+    client = s3.client()
+    client.create_bucket(Bucket="feeds")
     for path in small_feeds.rglob("*"):
         if path.is_file():
-            s3.upload_file(str(path), "feeds", f"daily/{path.relative_to(small_feeds).as_posix()}")
-    settings = fresh_settings.model_copy(
-        update={
-            "s3_endpoint_url": s3_endpoint,
-            "aws_access_key_id": "test",
-            "aws_secret_access_key": SecretStr("test"),
-        }
-    )
+            client.upload_file(str(path), "feeds", f"daily/{path.relative_to(small_feeds).as_posix()}")
+    settings = s3.settings(fresh_settings)
     from_s3 = etl(settings, "s3://feeds/daily")
-    local = etl(fresh_settings.model_copy(update={"database_url": settings.database_url}), small_feeds)
+    local = etl(fresh_settings, small_feeds)
     assert from_s3.accepted > 0
     assert not local.changed  # the same feeds read from S3 and from disk give the same catalog

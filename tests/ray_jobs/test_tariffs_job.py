@@ -9,13 +9,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pydantic import SecretStr
 
 from common import postgres, tariff_store
 from common.settings import Settings
 from ray_jobs import tariffs as job
 from ray_jobs.tariffs import TariffsJobConfig, TariffsReport, run
 from solar.parameters import DATA_DIR
+from tests.conftest import S3
 
 SAMPLE = DATA_DIR / "tarifas-amostra.csv"
 SAMPLE_ROWS = sum(1 for line in SAMPLE.read_bytes().splitlines()[1:] if line.strip())
@@ -117,25 +117,11 @@ def test_main_prints_counts_and_fails_only_when_nothing_loads(
     assert "nothing could be loaded" in capsys.readouterr().err
 
 
-def test_the_sample_from_s3(fresh_settings: Settings, s3_endpoint: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    )
-    s3.create_bucket(Bucket="aneel")
-    s3.upload_file(str(SAMPLE), "aneel", "tarifas/tarifas.csv")
-    settings = fresh_settings.model_copy(
-        update={
-            "s3_endpoint_url": s3_endpoint,
-            "aws_access_key_id": "test",
-            "aws_secret_access_key": SecretStr("test"),
-        }
-    )
+def test_the_sample_from_s3(fresh_settings: Settings, s3: S3) -> None:
+    client = s3.client()
+    client.create_bucket(Bucket="aneel")
+    client.upload_file(str(SAMPLE), "aneel", "tarifas/tarifas.csv")
+    settings = s3.settings(fresh_settings)
     from_s3 = load(settings, "s3://aneel/tarifas/tarifas.csv")
     assert (from_s3.accepted, from_s3.new, from_s3.rejected) == (SAMPLE_ROWS, SAMPLE_ROWS, 0)
     local = load(settings, SAMPLE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,14 +13,12 @@ import pytest
 from pydantic import ValidationError
 from ray import serve
 
-from catalog.feeds import files_for, load_feeds
-from catalog.merge import MergedCatalog, merge_feed_records, offer_hash, product_hash
-from catalog.parsing import parse_feed_file
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
+from catalog.merge import MergedCatalog, offer_hash, product_hash
+from catalog.sample_data.merged import merged_sample
 from common import postgres
 from common.catalog_store import apply_catalog_changes
 from common.offer_store import catalog_with_offers
-from common.schemas import FeedRecord, Offer, Product
+from common.schemas import Offer, Product
 from common.settings import Settings
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
@@ -34,21 +31,6 @@ from tests.conftest import free_port
 
 TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
-
-
-def merged_sample(out: Path, **options: Any) -> MergedCatalog:
-    """write_sample → every feed file parsed → merged, as the ETL does it (without Ray or Postgres)."""
-    write_sample(out, **options)
-    paths = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
-    feeds = load_feeds(DEFAULT_FEEDS_CONFIG)
-    records = [
-        item
-        for feed in feeds
-        for path in files_for(feed, paths)
-        for item in parse_feed_file(feed, path, (out / path).read_bytes())
-        if isinstance(item, FeedRecord)
-    ]
-    return merge_feed_records(records, [feed.name for feed in feeds])
 
 
 @pytest.fixture(scope="module")
