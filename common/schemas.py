@@ -23,6 +23,13 @@ Category = Literal[
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
 CATALOG_COLLECTION = "helio-catalog"
+PRICING_COLLECTION = "helio-pricing"
+REGULATORY_COLLECTION = "helio-regulatory"
+TECHNICAL_COLLECTION = "helio-technical"
+SALES_COLLECTION = "helio-sales"
+# The three fed from documents; a corpus folder holds one subfolder per collection, named without "helio-".
+DOCUMENT_COLLECTIONS = (REGULATORY_COLLECTION, TECHNICAL_COLLECTION, SALES_COLLECTION)
+KNOWLEDGE_COLLECTIONS = (CATALOG_COLLECTION, PRICING_COLLECTION, *DOCUMENT_COLLECTIONS)
 LEXICAL_VECTOR = "lexical"
 
 

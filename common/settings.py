@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "catalog" / "feeds.yaml",
         description="Per-distributor column/unit mappings.",
     )
+    tariffs_source: str = Field(
+        default=str(PROJECT_ROOT / "solar" / "data" / "tarifas-amostra.csv"),
+        description="ANEEL tariff CSV (path or s3://) that `make run` loads; the job also takes a CKAN URL.",
+    )
+    docs_uri: str = Field(
+        default=str(PROJECT_ROOT / "rag" / "corpus"),
+        description="Folder or s3:// prefix with the knowledge-base documents, one subfolder per collection.",
+    )
     s3_endpoint_url: str | None = Field(
         default=None, description="S3-compatible endpoint (MinIO, moto); unset means AWS."
     )

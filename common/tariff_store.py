@@ -151,8 +151,24 @@ def residential_tariff(
         """,
         (value, on, on),
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _residential(row)
+
+
+def residential_tariffs_in_force(conn: psycopg.Connection[Any], *, on: date) -> dict[str, ResidentialTariff]:
+    """Every utility's residential tariff in force on `on` (from the most recent derivation covering it)."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT ON (cnpj) cnpj, sigla, reh, valid_from, valid_to, tusd_brl_kwh, te_brl_kwh
+          FROM residential_tariffs
+         WHERE valid_from <= %s AND %s <= valid_to
+         ORDER BY cnpj, derived_on DESC, valid_from DESC
+        """,
+        (on, on),
+    ).fetchall()
+    return {tariff.cnpj: tariff for tariff in map(_residential, rows)}
+
+
+def _residential(row: Any) -> ResidentialTariff:
     values = dict(row) if isinstance(row, dict) else dict(zip(_RESIDENTIAL_READ, row, strict=True))
     return ResidentialTariff(
         cnpj=values["cnpj"],

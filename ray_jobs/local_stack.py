@@ -1,8 +1,8 @@
 """`make run`: the whole platform on one machine with embedded defaults.
 
-Starts (or connects to) Ray and Postgres, loads the feeds into the catalog, embeds it into the
-vector index, then serves the API until Ctrl-C. With DATABASE_URL / QDRANT_URL / RAY_ADDRESS set,
-the same steps run against those servers.
+Starts (or connects to) Ray and Postgres, loads the feeds into the catalog and the ANEEL tariffs, embeds
+the catalog into the vector index, then serves the API until Ctrl-C. With DATABASE_URL / QDRANT_URL /
+RAY_ADDRESS set, the same steps run against those servers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 from common.embedded import init_ray
 from common.settings import get_settings
-from ray_jobs import catalog_etl, embed_catalog
+from ray_jobs import catalog_etl, embed_catalog, tariffs
 from ray_jobs.progress import say, step, table
 from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
 from serve_app.main import serve_api
@@ -30,6 +30,8 @@ def main() -> int:
     if report.accepted == 0:
         say("error: no feed row could be loaded; nothing to serve")
         return 1
+    tariff_report = tariffs.run(tariffs.TariffsJobConfig(source=settings.tariffs_source), settings)
+    say(f"  residential B1 tariffs in force today: {tariff_report.utilities} utilities")
     with step("embed catalog"):
         counts = embed_catalog.run(embed_catalog.EmbedJobConfig(), settings)
     say("  " + ", ".join(f"{key}: {value}" for key, value in counts.items()))

@@ -1,4 +1,4 @@
-"""`make bench`: ETL, embedding and search figures, each with a baseline measured in the same run.
+"""`make bench`: ETL, embedding, search, recommend and quote figures, with baselines from the same run.
 
 Prints one JSON object. Every ratio compares the platform path with the plainest way to do the same
 work on this machine, so the figures travel across machines better than raw seconds do.
@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -172,11 +173,15 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
     return samples
 
 
-def bench_search(settings: Any, requests: int) -> dict[str, Any]:
+def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
+    """Search, then recommend and quote, against the Serve app over HTTP and in-process."""
     from ray import serve
 
+    from scripts.bench_recommend import bench_over_http
     from serve_app.app import build_search_app
     from serve_app.config import SearchAppConfig
+    from serve_app.recommend import KitRecommender
+    from serve_app.router import load_catalog_from_postgres, load_tariffs_from_postgres
 
     serve.start(http_options={"host": "127.0.0.1", "port": settings.port})
     serve.run(build_search_app(SearchAppConfig(), settings), name="bench", route_prefix="/")
@@ -184,15 +189,23 @@ def bench_search(settings: Any, requests: int) -> dict[str, Any]:
     asyncio.run(http_latencies(url, 1, 20))  # warm-up: model, brand cache, connections
     one = percentiles(asyncio.run(http_latencies(url, 1, requests)))
     sixteen = percentiles(asyncio.run(http_latencies(url, 16, max(requests // 16, 10))))
+    recommender = KitRecommender(
+        load_catalog=partial(load_catalog_from_postgres, settings, 30.0),
+        load_tariffs=partial(load_tariffs_from_postgres, settings, 30.0),
+        max_options=SearchAppConfig().router.recommend_max_options,
+    )
+    assert recommender.refresh()
+    solar = bench_over_http(url, recommender, max(requests // 3, 20))
     serve.shutdown()
     asyncio.run(in_process_latencies(settings, 20))
     local = percentiles(asyncio.run(in_process_latencies(settings, requests)))
-    return {
+    search = {
         "http_1_client": one,
         "http_16_clients": sixteen,
         "in_process": local,
         "ratio_http_p50_to_in_process_p50": round(one["p50_ms"] / local["p50_ms"], 2),
     }
+    return {"search": search, "recommend": solar}
 
 
 def main() -> int:
@@ -212,7 +225,7 @@ def main() -> int:
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
         results["etl"] = bench_etl(settings, args.feeds.resolve())
         results["embedding"] = bench_embedding(settings)
-        results["search"] = bench_search(settings, args.requests)
+        results |= bench_serving(settings, args.requests)
         stop_vector_index()
         import pgserver
 

@@ -1,9 +1,10 @@
-"""Latency of `KitRecommender.recommend` (in-process: no Serve, no HTTP) on the full sample catalog.
+"""Latency of kit recommendations and quotes on the full sample catalog.
 
     python -m scripts.bench_recommend [--requests 300] [--seed 42]
 
-Writes the sample feeds into a temp folder, parses and merges them as the ETL does, builds the
-equipment index once, then times a mix of requests (cities, consumptions, connections). Prints JSON.
+Standalone: writes the sample feeds into a temp folder, parses and merges them as the ETL does, builds
+the equipment index once, then times a mix of requests (cities, consumptions, connections) on
+`KitRecommender.recommend` in-process. Prints JSON. `make bench` calls `bench_over_http` with Serve up.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from catalog.sample_data.merged import merged_sample
 from common.schemas import Offer, Product
@@ -24,6 +28,51 @@ from serve_app.recommend_models import RecommendRequest
 CITIES = [("São Paulo", "SP"), ("Belo Horizonte", "MG"), ("Fortaleza", "CE"), ("Porto Alegre", "RS"),
           ("Manaus", "AM"), ("Brasília", "DF"), ("Salvador", "BA"), ("Curitiba", "PR")]  # fmt: skip
 CONSUMPTIONS = [250, 400, 600, 900, 1500, 3000, 6000]
+
+
+def recommend_requests(count: int, seed: int) -> list[RecommendRequest]:
+    rng = random.Random(seed)
+    return [
+        RecommendRequest(
+            consumption_kwh_month=rng.choice(CONSUMPTIONS),
+            city=city,
+            uf=uf,
+            connection=rng.choice(["mono", "bi", "tri"]),
+        )
+        for city, uf in (rng.choice(CITIES) for _ in range(count))
+    ]
+
+
+def bench_over_http(url: str, recommender: KitRecommender, count: int) -> dict[str, Any]:
+    """/recommend and /quote (the best option's BOM quoted back) over HTTP, one client, vs in-process."""
+    requests = recommend_requests(count, seed=1)
+    http_ms, quote_ms, local_ms = [], [], []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for request in requests[:5]:  # warm-up
+            http.post("/store/helio/recommend", json=request.model_dump(exclude_none=True))
+        for request in requests:
+            body = request.model_dump(exclude_none=True)
+            started = time.perf_counter()
+            response = http.post("/store/helio/recommend", json=body)
+            http_ms.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            options = response.json()["options"]
+            if options:
+                cart = [{"product_id": line["product_id"], "qty": line["qty"]} for line in options[0]["bom"]]
+                started = time.perf_counter()
+                http.post("/store/helio/quote", json={"items": cart, **body}).raise_for_status()
+                quote_ms.append((time.perf_counter() - started) * 1000)
+    for request in requests:
+        started = time.perf_counter()
+        recommender.recommend(request)
+        local_ms.append((time.perf_counter() - started) * 1000)
+    recommend_http, recommend_local = percentiles(http_ms), percentiles(local_ms)
+    return {
+        "recommend_http_1_client": recommend_http,
+        "quote_http_1_client": percentiles(quote_ms),
+        "recommend_in_process": recommend_local,
+        "ratio_http_p50_to_in_process_p50": round(recommend_http["p50_ms"] / recommend_local["p50_ms"], 2),
+    }
 
 
 def sample_catalog(out: Path, seed: int) -> tuple[list[Product], list[Offer]]:
@@ -42,16 +91,7 @@ def main() -> None:
     started = time.perf_counter()
     assert recommender.refresh()
     build_s = time.perf_counter() - started
-    rng = random.Random(args.seed)
-    requests = [
-        RecommendRequest(
-            consumption_kwh_month=rng.choice(CONSUMPTIONS),
-            city=city,
-            uf=uf,
-            connection=rng.choice(["mono", "bi", "tri"]),
-        )
-        for city, uf in (rng.choice(CITIES) for _ in range(args.requests))
-    ]
+    requests = recommend_requests(args.requests, args.seed)
     for request in requests[:10]:  # warm-up
         recommender.recommend(request)
     samples, with_options = [], 0

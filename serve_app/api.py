@@ -15,9 +15,11 @@ from catalog.ranking import SearchResult
 from common.schemas import Category
 from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
+from serve_app.quote import MAX_COMPATIBLE, QuoteRequest, QuoteResponse, compatible_products, quote_cart
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest, RecommendResponse
 from serve_app.search import CatalogSearch
+from solar.compatibility import Compatibility
 
 API_DESCRIPTION = """\
 Search the solar-equipment catalog (modules, inverters, batteries, kits, structures, cables …) in
@@ -26,9 +28,12 @@ free Portuguese text. Power, brand, category and stock mentioned in the text nar
 
 `POST /store/helio/recommend` sizes a grid-tied system for a consumption and a place and proposes kits
 composed from the catalog in stock, with their checks, the tariff used and the finance.
+`POST /store/helio/quote` checks a cart as a system, suggests what is missing and prices it;
+`GET /store/helio/products/{id}/compatible` lists what goes with a module or an inverter.
 
-Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 503 when the vector index,
-the query embedder or (for recommendations) the catalog database is down.
+Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 404 for an unknown product in
+the path, 503 when the vector index, the query embedder or (for the solar endpoints) the catalog database
+is down.
 """
 
 
@@ -124,6 +129,50 @@ async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep
 async def recommend_kits(request: RecommendRequest, recommender: KitRecommenderDep) -> RecommendResponse:
     # CPU-bound (the bounded kit search): off the event loop, so searches are not held up behind it.
     return await asyncio.to_thread(recommender.recommend, request)
+
+
+@routes.post(
+    "/store/helio/quote",
+    response_model=QuoteResponse,
+    summary="Check a cart as a system and price it",
+    description=(
+        "Each line priced from the best in-stock offer; the modules laid out exactly on the inverters with "
+        "every electrical check stated; missing inverter, modules, structure, string box or cable suggested "
+        "from the catalog; with a consumption, place and connection: the size needed and the finance. "
+        "Unknown product ids answer 422."
+    ),
+    responses={422: {"model": ErrorBody, "description": "Bad request"}, 503: {"model": ErrorBody}},
+    tags=["recommend"],
+)
+async def quote(request: QuoteRequest, recommender: KitRecommenderDep) -> QuoteResponse:
+    return await asyncio.to_thread(quote_cart, recommender, request)
+
+
+@routes.get(
+    "/store/helio/products/{product_id}/compatible",
+    response_model=Compatibility,
+    summary="What goes with a module or an inverter",
+    description=(
+        "For a module: string inverters and microinverters it strings well with; for an inverter: modules "
+        "that string well on it; plus structures, string boxes and cables. In-stock products, cheapest "
+        "first, each with the numbers that make it fit, at the design temperatures of `uf`."
+    ),
+    responses={
+        404: {"model": ErrorBody, "description": "No such product"},
+        422: {"model": ErrorBody, "description": "Not a module or inverter, or a bad parameter"},
+        503: {"model": ErrorBody},
+    },
+    tags=["recommend"],
+)
+async def compatible(
+    product_id: str,
+    recommender: KitRecommenderDep,
+    uf: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="State for the temperatures.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_COMPATIBLE, description="Products per group.")] = 10,
+) -> Compatibility:
+    return await asyncio.to_thread(compatible_products, recommender, product_id, uf, limit)
 
 
 @routes.get(

@@ -1,7 +1,7 @@
 """One error shape for every response: `{"detail": "<message>"}`, never a stack trace.
 
-422 for a request the caller got wrong, 503 when a dependency (vector index, embedder) is down,
-500 for our own bugs, whose details go to the log only.
+422 for a request the caller got wrong, 404 for a product that does not exist, 503 when a dependency
+(vector index, embedder, catalog database) is down, 500 for our own bugs, whose details go to the log only.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ class ErrorBody(BaseModel):
 
 class InvalidRequest(Exception):
     """The caller's request breaks a rule the query parameters alone cannot express."""
+
+
+class NotFound(Exception):
+    """What the request names does not exist (a product id in the path)."""
 
 
 class DependencyUnavailable(Exception):
@@ -52,6 +56,10 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     return _error(422, str(exc))
 
 
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return _error(404, str(exc))
+
+
 async def _dependency_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("%s", exc)
     return _error(503, str(exc))
@@ -70,6 +78,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(InvalidRequest, _invalid_request)
+    app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(DependencyUnavailable, _dependency_unavailable)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

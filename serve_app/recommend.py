@@ -16,19 +16,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from common.schemas import Offer, Product
-from serve_app.default_tariffs import DefaultTariffs, UnknownUtility
 from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.recommend_models import (
     DEFAULT_ROOF_TYPE,
     BomLine,
     FinanceView,
     KitOptionView,
+    PlaceFields,
     RecommendRequest,
     RecommendResponse,
     SiteView,
     SizingView,
     TariffView,
 )
+from serve_app.tariff_book import TariffBook, UnknownUtility
 from solar import (
     Atlas,
     EquipmentIndex,
@@ -37,7 +38,7 @@ from solar import (
     KitNeed,
     KitOption,
     ResidentialTariff,
-    Site,
+    SizingResult,
     SolarParameters,
     UnknownPlace,
     analyse_investment,
@@ -49,12 +50,15 @@ from solar import (
     size_system,
     tariff_with_taxes,
 )
+from solar.parameters import ConnectionKind
 
 log = logging.getLogger(__name__)
 
 CATALOG_DATABASE = "catalog database"
 
 CatalogLoader = Callable[[], tuple[list[Product], list[Offer]]]
+TariffLoader = Callable[[date], dict[str, ResidentialTariff]]
+SITE_SOURCE = "solar/data/irradiancia-capitais.csv (Atlas format, state capitals)"
 
 
 # ---------------------------------------------------------------- the catalog snapshot
@@ -104,6 +108,18 @@ def _option_view(option: KitOption, titles: dict[str, str]) -> KitOptionView:
     )
 
 
+def sizing_view(sizing: SizingResult) -> SizingView:
+    return SizingView(
+        kwp=round(sizing.kwp_needed, 3),
+        hsp=sizing.hsp,
+        pr=sizing.performance_ratio,
+        generation_kwh_month=round(sizing.expected_generation_kwh_month, 1),
+        consumption_kwh_month=round(sizing.consumption_kwh_month, 1),
+        minimum_bill_kwh=sizing.minimum_bill_kwh,
+        offset_kwh_month=round(sizing.offset_kwh_month, 1),
+    )
+
+
 # ---------------------------------------------------------------- the orchestration
 
 
@@ -115,17 +131,19 @@ class KitRecommender:
         *,
         load_catalog: CatalogLoader,
         max_options: int,
+        load_tariffs: TariffLoader | None = None,
         params: SolarParameters | None = None,
         atlas: Atlas | None = None,
-        tariffs: DefaultTariffs | None = None,
+        tariffs: TariffBook | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
         self._load_catalog = load_catalog
+        self._load_tariffs = load_tariffs
         self._max_options = max_options
         self.params = params or load_parameters()
         self._atlas = atlas or capitals_atlas()
         self._today = today
-        self._tariffs = tariffs or DefaultTariffs.from_sample(today())
+        self._tariffs = tariffs or TariffBook.from_sample(today())
         self._snapshot: CatalogSnapshot | None = None
         self._load_error = "not loaded yet"
         self._stop = threading.Event()
@@ -136,7 +154,13 @@ class KitRecommender:
         return self._snapshot
 
     def refresh(self) -> bool:
-        """Load the catalog and swap the snapshot in; on failure keep the previous one (if any)."""
+        """Load the catalog (and the tariffs) and swap them in; on failure keep the previous ones."""
+        if self._load_tariffs is not None:
+            today = self._today()
+            try:
+                self._tariffs = TariffBook.from_store(self._load_tariffs(today), today)
+            except Exception as error:  # keep the tariffs we have: the catalog may still load
+                log.warning("tariffs not reloaded: %s", f"{type(error).__name__}: {error}".splitlines()[0])
         try:
             products, offers = self._load_catalog()
             snapshot = build_snapshot(
@@ -163,39 +187,59 @@ class KitRecommender:
     def stop(self) -> None:
         self._stop.set()
 
-    def _site(self, request: RecommendRequest) -> tuple[Site, float | None]:
-        if request.city is not None and request.uf is not None:
+    def locate(self, place: PlaceFields) -> SiteView:
+        """The site of a city/UF, or the nearest one to lat/lon; 422 for an unknown city."""
+        distance_km = None
+        if place.city is not None and place.uf is not None:
             try:
-                return self._atlas.find(request.city, request.uf), None
+                site = self._atlas.find(place.city, place.uf)
             except UnknownPlace as error:
                 raise InvalidRequest(str(error)) from None
-        assert request.lat is not None and request.lon is not None
-        site, distance = self._atlas.nearest(request.lat, request.lon)
-        return site, round(distance, 1)
+        else:
+            assert place.lat is not None and place.lon is not None
+            site, distance = self._atlas.nearest(place.lat, place.lon)
+            distance_km = round(distance, 1)
+        return SiteView(
+            name=site.name,
+            uf=site.uf,
+            lat=site.lat,
+            lon=site.lon,
+            hsp=site.hsp,
+            distance_km=distance_km,
+            source=SITE_SOURCE,
+        )
 
-    def recommend(self, request: RecommendRequest) -> RecommendResponse:
-        params = self.params
-        site, distance_km = self._site(request)
+    def tariff(self, site: SiteView, utility: str | None) -> TariffView:
+        """The tariff of the utility asked for, or the state's default; 422 for an unknown utility."""
         try:
-            tariff, tariff_source = self._tariffs.tariff_for(site, request.utility)
+            tariff, source = self._tariffs.tariff_for(site.uf, utility)
         except UnknownUtility as error:
             raise InvalidRequest(str(error)) from None
-        snapshot = self._snapshot
-        if snapshot is None:
-            raise DependencyUnavailable(CATALOG_DATABASE, self._load_error)
-
-        sizing = size_system(request.consumption, site.hsp, request.connection, params.sizing)
-        tariff_view = TariffView(
+        return TariffView(
             utility=tariff.agent,
             cnpj=tariff.cnpj or None,
             tusd_brl_kwh=round(tariff.tusd_brl_kwh, 5),
             te_brl_kwh=round(tariff.te_brl_kwh, 5),
             tariff_brl_kwh=round(tariff.tariff_brl_kwh, 5),
-            with_taxes_brl_kwh=round(tariff_with_taxes(tariff.tariff_brl_kwh, site.uf, params), 5),
+            with_taxes_brl_kwh=round(tariff_with_taxes(tariff.tariff_brl_kwh, site.uf, self.params), 5),
             valid_from=tariff.valid_from,
             valid_to=tariff.valid_to,
-            source=tariff_source,
+            source=source,
         )
+
+    def current_snapshot(self) -> CatalogSnapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise DependencyUnavailable(CATALOG_DATABASE, self._load_error)
+        return snapshot
+
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        params = self.params
+        site = self.locate(request)
+        tariff_view = self.tariff(site, request.utility)
+        snapshot = self.current_snapshot()
+
+        sizing = size_system(request.monthly_consumption, site.hsp, request.connection, params.sizing)
         options: list[KitOptionView] = []
         notes: list[str] = []
         reason: str | None = None
@@ -229,43 +273,45 @@ class KitRecommender:
                     f"the cheapest is R$ {cheapest:,.2f}"
                 )
 
+        finance = None
+        if options:
+            best = options[0]
+            finance = self.finance(
+                best.total_brl,
+                best.dc_power_w,
+                request.monthly_consumption,
+                request.connection,
+                site,
+                tariff_view,
+            )
         return RecommendResponse(
-            site=SiteView(
-                name=site.name,
-                uf=site.uf,
-                lat=site.lat,
-                lon=site.lon,
-                hsp=site.hsp,
-                distance_km=distance_km,
-                source="solar/data/irradiancia-capitais.csv (Atlas format, state capitals)",
-            ),
-            sizing=SizingView(
-                kwp=round(sizing.kwp_needed, 3),
-                hsp=sizing.hsp,
-                pr=sizing.performance_ratio,
-                generation_kwh_month=round(sizing.expected_generation_kwh_month, 1),
-                consumption_kwh_month=round(sizing.consumption_kwh_month, 1),
-                minimum_bill_kwh=sizing.minimum_bill_kwh,
-                offset_kwh_month=round(sizing.offset_kwh_month, 1),
-            ),
+            site=site,
+            sizing=sizing_view(sizing),
             tariff=tariff_view,
             options=options,
-            finance=self._finance(options[0], request, site, tariff) if options else None,
+            finance=finance,
             reason=reason,
             notes=notes,
         )
 
-    def _finance(
-        self, option: KitOptionView, request: RecommendRequest, site: Site, tariff: ResidentialTariff
+    def finance(
+        self,
+        equipment_brl: float,
+        dc_power_w: float,
+        consumption: float | list[float],
+        connection: ConnectionKind,
+        site: SiteView,
+        tariff: TariffView,
     ) -> FinanceView:
         params, today = self.params, self._today()
+        installation_brl = round(params.finance.installation_brl(dc_power_w), 2)
         result = analyse_investment(
             FinanceInput(
-                investment_brl=option.total_brl,
-                system_kwp=option.dc_power_w / 1000,
+                investment_brl=equipment_brl + installation_brl,
+                system_kwp=dc_power_w / 1000,
                 hsp=site.hsp,
-                consumption_kwh_month=request.consumption,
-                connection=request.connection,
+                consumption_kwh_month=consumption,
+                connection=connection,
                 uf=site.uf,
                 tusd_brl_kwh=tariff.tusd_brl_kwh,
                 te_brl_kwh=tariff.te_brl_kwh,
@@ -283,8 +329,10 @@ class KitRecommender:
             discounted_payback_years=result.discounted_payback_years,
             npv_brl=round(result.npv_brl, 2),
             irr=result.irr,
+            equipment_brl=equipment_brl,
+            installation_brl=installation_brl,
             financing=financing_options(
-                option.total_brl,
+                result.investment_brl,
                 monthly_savings,
                 params.financing,
                 on=today,

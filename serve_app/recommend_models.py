@@ -13,9 +13,7 @@ MAX_CONSUMPTION_KWH_MONTH = 1_000_000.0
 DEFAULT_ROOF_TYPE = "ceramico"
 
 
-class RecommendRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConsumptionFields(BaseModel):
     consumption_kwh_month: float | None = Field(
         default=None,
         gt=0,
@@ -28,13 +26,28 @@ class RecommendRequest(BaseModel):
         max_length=12,
         description="Twelve monthly consumptions (Jan…Dec), kWh. Give this or `consumption_kwh_month`.",
     )
+
+    def _check_consumption(self, required: bool) -> None:
+        if self.consumption_kwh_month is not None and self.monthly_kwh is not None:
+            raise ValueError("give either consumption_kwh_month or monthly_kwh (12 values), not both")
+        if required and self.consumption_kwh_month is None and self.monthly_kwh is None:
+            raise ValueError("give either consumption_kwh_month or monthly_kwh (12 values)")
+        if self.monthly_kwh is not None:
+            if any(not 0 <= month <= MAX_CONSUMPTION_KWH_MONTH for month in self.monthly_kwh):
+                raise ValueError(f"monthly_kwh values must be between 0 and {MAX_CONSUMPTION_KWH_MONTH:,.0f}")
+            if sum(self.monthly_kwh) <= 0:
+                raise ValueError("monthly_kwh must add up to more than 0")
+
+    @property
+    def consumption(self) -> float | list[float] | None:
+        return self.monthly_kwh if self.monthly_kwh is not None else self.consumption_kwh_month
+
+
+class PlaceFields(BaseModel):
     city: str | None = Field(default=None, min_length=1, max_length=100, description="City, with `uf`.")
     uf: str | None = Field(default=None, min_length=2, max_length=30, description="State: `SP` or its name.")
     lat: float | None = Field(default=None, ge=-90, le=90, description="Latitude, with `lon`.")
     lon: float | None = Field(default=None, ge=-180, le=180, description="Longitude, with `lat`.")
-    connection: Literal["mono", "bi", "tri"] = Field(
-        description="Grid connection: mono-, bi- or three-phase."
-    )
     utility: str | None = Field(
         default=None, max_length=100, description="Utility by name (`CEMIG-D`) or CNPJ; default: the state's."
     )
@@ -43,31 +56,34 @@ class RecommendRequest(BaseModel):
         max_length=40,
         description=f"ceramico, metalico, fibrocimento, laje, solo; default {DEFAULT_ROOF_TYPE}.",
     )
+
+    @property
+    def has_place(self) -> bool:
+        return (self.city is not None and self.uf is not None) or (
+            self.lat is not None and self.lon is not None
+        )
+
+
+class RecommendRequest(ConsumptionFields, PlaceFields):
+    model_config = ConfigDict(extra="forbid")
+
+    connection: Literal["mono", "bi", "tri"] = Field(
+        description="Grid connection: mono-, bi- or three-phase."
+    )
     budget_brl: float | None = Field(default=None, gt=0, description="Only options up to this total.")
 
     @model_validator(mode="after")
     def _one_consumption_and_one_place(self) -> RecommendRequest:
-        if (self.consumption_kwh_month is None) == (self.monthly_kwh is None):
-            raise ValueError(
-                "give either consumption_kwh_month or monthly_kwh (12 values), not both or neither"
-            )
-        if self.monthly_kwh is not None:
-            if any(not 0 <= month <= MAX_CONSUMPTION_KWH_MONTH for month in self.monthly_kwh):
-                raise ValueError(f"monthly_kwh values must be between 0 and {MAX_CONSUMPTION_KWH_MONTH:,.0f}")
-            if sum(self.monthly_kwh) <= 0:
-                raise ValueError("monthly_kwh must add up to more than 0")
-        by_city = self.city is not None and self.uf is not None
-        by_point = self.lat is not None and self.lon is not None
-        if not (by_city or by_point):
+        self._check_consumption(required=True)
+        if not self.has_place:
             raise ValueError("give the place as city and uf, or as lat and lon")
         return self
 
     @property
-    def consumption(self) -> float | list[float]:
-        if self.monthly_kwh is not None:
-            return self.monthly_kwh
-        assert self.consumption_kwh_month is not None
-        return self.consumption_kwh_month
+    def monthly_consumption(self) -> float | list[float]:
+        consumption = self.consumption
+        assert consumption is not None
+        return consumption
 
 
 class SiteView(BaseModel):
@@ -129,7 +145,9 @@ class KitOptionView(BaseModel):
 
 class FinanceView(BaseModel):
     option: int = Field(description="Index in `options` of the option priced here (the best).")
-    investment_brl: float
+    investment_brl: float = Field(description="Equipment plus installation.")
+    equipment_brl: float
+    installation_brl: float = Field(description="Labour, design, ART and paperwork (a parameter per Wp).")
     first_year_savings_brl: float
     monthly_savings_brl: float
     simple_payback_years: float | None

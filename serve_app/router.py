@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from functools import partial
 from typing import Any
 
@@ -16,6 +17,7 @@ from common.embedded import postgres_dsn
 from common.offer_store import catalog_with_offers
 from common.schemas import Offer, Product
 from common.settings import Settings
+from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
 from serve_app.api import create_search_api
 from serve_app.config import SearchAppConfig
@@ -24,6 +26,7 @@ from serve_app.health import HealthCheck
 from serve_app.index import CatalogIndexClient
 from serve_app.recommend import KitRecommender
 from serve_app.search import CatalogSearch
+from solar import ResidentialTariff
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,18 @@ def load_catalog_from_postgres(settings: Settings, timeout_s: float) -> tuple[li
     dsn = postgres_dsn(settings)
     with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
         return catalog_with_offers(conn)
+
+
+def load_tariffs_from_postgres(
+    settings: Settings, timeout_s: float, on: date
+) -> dict[str, ResidentialTariff]:
+    """The residential tariffs in force; none until the tariffs job has run (its tables may not exist)."""
+    dsn = postgres_dsn(settings)
+    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
+        try:
+            return residential_tariffs_in_force(conn, on=on)
+        except psycopg.errors.UndefinedTable:
+            return {}
 
 
 class HelioRouter:
@@ -62,6 +77,7 @@ class HelioRouter:
         # endpoint answering 503 (search keeps working) until a background reload succeeds.
         self.kit_recommender = KitRecommender(
             load_catalog=partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s),
+            load_tariffs=partial(load_tariffs_from_postgres, settings, options.recommend_db_timeout_s),
             max_options=options.recommend_max_options,
         )
         self.kit_recommender.refresh()

@@ -76,6 +76,9 @@ class PrebuiltKit:
     components: tuple[tuple[str, str, str, int], ...]  # category, brand, model, quantity
 
 
+Part = Module | Inverter | Structure | StringBox | Cable | PrebuiltKit
+
+
 class MissingSpec(ValueError):
     pass
 
@@ -124,7 +127,7 @@ def _components(specs: Mapping[str, Any]) -> tuple[tuple[str, str, str, int], ..
     )
 
 
-def _part(item: CatalogItem, listing: Listing, slots_default: int) -> object | None:
+def _part(item: CatalogItem, listing: Listing, slots_default: int) -> Part | None:
     specs, category = item.specs, item.category
     if category == "module":
         return Module(
@@ -198,6 +201,8 @@ class EquipmentIndex:
     kit_powers: list[float]  # their DC powers, for bisection
     parts_by_key: dict[tuple[str, str], Module | Inverter]  # (brand, model) keys, to resolve kit components
     skipped: Counter[str]  # why items were left out, with counts
+    listings: dict[str, Listing]  # every product by id, in stock or not (quotes price any product)
+    parts_by_id: dict[str, Part]  # every product whose specs make it a kit part, in stock or not
 
     @classmethod
     def build(
@@ -206,9 +211,12 @@ class EquipmentIndex:
         parts: dict[type, list[Any]] = {}
         skipped: Counter[str] = Counter()
         electrical: dict[tuple[str, str], Module | Inverter] = {}
+        listings: dict[str, Listing] = {}
+        parts_by_id: dict[str, Part] = {}
         for raw in items:
             item = raw if isinstance(raw, CatalogItem) else CatalogItem.model_validate(raw)
             listing = usable_listing(item)
+            listings[item.id] = listing
             try:
                 part = _part(item, listing, module_slots_default)
             except MissingSpec as error:
@@ -218,6 +226,7 @@ class EquipmentIndex:
                 electrical.setdefault(part_key(item.brand, item.model), part)
             if part is None:
                 continue
+            parts_by_id[item.id] = part
             if not listing.offers:
                 skipped[f"{item.category}: no priced offer in stock"] += 1
             else:
@@ -243,4 +252,6 @@ class EquipmentIndex:
             kit_powers=[kit.power_w for kit in kits],
             parts_by_key=electrical,
             skipped=skipped,
+            listings=listings,
+            parts_by_id=parts_by_id,
         )

@@ -75,6 +75,11 @@ class FinanceParameters(_Frozen):
     self_consumption_share: float = Field(ge=0, le=1)
     pis_cofins: float = Field(ge=0, lt=1)
     financing_stale_after_days: int = Field(ge=0)
+    installation_brl_per_wp: float = Field(ge=0, description="Labour, design, ART, paperwork per Wp.")
+    installation_minimum_brl: float = Field(ge=0, description="Floor of the installation cost.")
+
+    def installation_brl(self, dc_power_w: float) -> float:
+        return max(self.installation_minimum_brl, self.installation_brl_per_wp * dc_power_w)
 
 
 class FioBRule(_Frozen):

@@ -62,7 +62,11 @@ def test_the_derived_tariff_is_tusd_plus_te_of_its_row(fresh_settings: Settings)
         by_cnpj = tariff_store.residential_tariff(conn, cnpj=CEMIG, on=ON)
         by_sigla = tariff_store.residential_tariff(conn, sigla="cemig-d", on=ON)
         outside = tariff_store.residential_tariff(conn, cnpj=CEMIG, on=date(2030, 1, 1))
+        in_force = tariff_store.residential_tariffs_in_force(conn, on=ON)
+        none_in_force = tariff_store.residential_tariffs_in_force(conn, on=date(2030, 1, 1))
     assert by_cnpj is not None and by_cnpj == by_sigla
+    assert len(in_force) >= 10 and in_force[CEMIG] == by_cnpj
+    assert none_in_force == {}
     assert by_cnpj.tariff_brl_kwh == pytest.approx((tusd + te) / 1000)
     assert by_cnpj.tusd_brl_kwh == pytest.approx(tusd / 1000)  # the TUSD share, for Fio B
     assert by_cnpj.valid_from == date(2026, 5, 28)

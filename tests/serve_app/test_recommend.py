@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from ray import serve
 
 from catalog.merge import MergedCatalog, offer_hash, product_hash
-from catalog.sample_data.merged import merged_sample
 from common import postgres
 from common.catalog_store import apply_catalog_changes
 from common.offer_store import catalog_with_offers
@@ -22,32 +21,14 @@ from common.schemas import Offer, Product
 from common.settings import Settings
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
-from serve_app.default_tariffs import DefaultTariffs
 from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest
-from solar import capitals_atlas
+from serve_app.tariff_book import TariffBook
 from tests.conftest import free_port
+from tests.serve_app.conftest import TODAY
 
-TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> MergedCatalog:
-    return merged_sample(tmp_path_factory.mktemp("recommend_feeds"), seed=7, products=300)
-
-
-@pytest.fixture(scope="module")
-def catalog(sample: MergedCatalog) -> tuple[list[Product], list[Offer]]:
-    return list(sample.products.values()), list(sample.offers.values())
-
-
-@pytest.fixture(scope="module")
-def recommender(catalog: tuple[list[Product], list[Offer]]) -> KitRecommender:
-    recommender = KitRecommender(load_catalog=lambda: catalog, max_options=5, today=lambda: TODAY)
-    assert recommender.refresh()
-    return recommender
 
 
 def recommend(recommender: KitRecommender, **fields: Any) -> Any:
@@ -80,7 +61,12 @@ def test_options_are_real_in_stock_products_and_pass_every_check(
     prices = [option.price_per_wp for option in response.options]
     assert prices == sorted(prices)
     assert response.finance is not None
-    assert response.finance.investment_brl == response.options[0].total_brl
+    finance = response.finance
+    assert finance.equipment_brl == response.options[0].total_brl
+    assert finance.installation_brl == pytest.approx(
+        max(2500, 0.8 * response.options[0].dc_power_w), abs=0.01
+    )
+    assert finance.investment_brl == pytest.approx(finance.equipment_brl + finance.installation_brl, abs=0.01)
     assert response.finance.first_year_savings_brl > 0
     assert response.finance.financing
 
@@ -113,9 +99,7 @@ def test_twelve_months_and_a_point(recommender: KitRecommender) -> None:
 
 
 def test_an_aged_tariff_sample_still_answers() -> None:
-    tariff, source = DefaultTariffs.from_sample(date(2035, 1, 1)).tariff_for(
-        capitals_atlas().find("Belo Horizonte", "MG"), None
-    )
+    tariff, source = TariffBook.from_sample(date(2035, 1, 1)).tariff_for("MG", None)
     assert tariff.agent == "CEMIG-D"
     assert "each utility's last tariff" in source
 
@@ -257,3 +241,28 @@ def test_recommend_over_http(recommend_api: httpx.Client) -> None:
     assert city.status_code == 422 and "São Paulo/SP" in city.json()["detail"]
     utility = recommend_api.post("/store/helio/recommend", json=VALID | {"utility": "nada"})
     assert utility.status_code == 422 and "unknown utility" in utility.json()["detail"]
+
+
+@pytest.mark.slow
+def test_quote_and_compatible_over_http(recommend_api: httpx.Client) -> None:
+    option = recommend_api.post("/store/helio/recommend", json=VALID).json()["options"][0]
+    cart = [{"product_id": line["product_id"], "qty": line["qty"]} for line in option["bom"]]
+    quoted = recommend_api.post("/store/helio/quote", json={"items": cart, **VALID})
+    assert quoted.status_code == 200, quoted.text
+    body = quoted.json()
+    assert body["ok"] and body["finance"] is not None
+    assert body["total_brl"] == pytest.approx(option["total_brl"], abs=0.05)
+
+    unknown = recommend_api.post("/store/helio/quote", json={"items": [{"product_id": "nope", "qty": 1}]})
+    assert unknown.status_code == 422 and "nope" in unknown.json()["detail"]
+    empty = recommend_api.post("/store/helio/quote", json={"items": []})
+    assert empty.status_code == 422 and "items" in empty.json()["detail"]
+
+    module = next(line for line in option["bom"] if line["category"] == "module")["product_id"]
+    compatible = recommend_api.get(f"/store/helio/products/{module}/compatible", params={"uf": "SP"})
+    assert compatible.status_code == 200, compatible.text
+    assert compatible.json()["inverters"] or compatible.json()["microinverters"]
+    missing = recommend_api.get("/store/helio/products/nope/compatible")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+    limit = recommend_api.get(f"/store/helio/products/{module}/compatible", params={"limit": 0})
+    assert limit.status_code == 422 and "limit" in limit.json()["detail"]

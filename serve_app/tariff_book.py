@@ -1,4 +1,9 @@
-"""The recommender's tariff seam until it reads the tariff store: the ANEEL sample, a utility per UF."""
+"""The residential tariffs the recommender prices savings with, and the default utility of each state.
+
+Read from the tariff store (what `python -m ray_jobs.tariffs` derived); until that job has run — or when
+the store has no tariff in force today — from the ANEEL sample shipped in `solar/data`, and the response's
+`tariff.source` says which.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from solar import ResidentialTariff, Site, parse_tariff_rows, residential_tariffs
+from solar import ResidentialTariff, parse_tariff_rows, residential_tariffs
 from solar.parameters import DATA_DIR as SOLAR_DATA_DIR
 from solar.tariffs import TariffRow, is_residential_conventional, normalize_cnpj
 from solar.text import fold
@@ -24,9 +29,9 @@ def _read_default_utilities(path: Path) -> dict[str, str]:
     return {row["uf"].upper(): normalize_cnpj(row["cnpj"]) for row in csv.DictReader(lines, delimiter=";")}
 
 
-class DefaultTariffs:
-    """The tariff seam until a tariff store exists: ANEEL's residential B1 tariffs in force (from the sample
-    file in `solar/data`) and a default utility per state; states without one get the sample's average."""
+class TariffBook:
+    """ANEEL's residential B1 tariffs in force and a default utility per state; states without one (or whose
+    utility has no tariff here) get the average of the tariffs on file."""
 
     def __init__(
         self, tariffs: dict[str, ResidentialTariff], utility_by_uf: dict[str, str], source: str
@@ -51,7 +56,7 @@ class DefaultTariffs:
     @classmethod
     def from_sample(
         cls, on: date, tariff_file: Path = TARIFF_SAMPLE_FILE, utility_file: Path = DEFAULT_UTILITY_FILE
-    ) -> DefaultTariffs:
+    ) -> TariffBook:
         rows = list(parse_tariff_rows(tariff_file.read_bytes()))
         source = f"ANEEL sample {tariff_file.name}"
         tariffs = residential_tariffs(rows, on)
@@ -61,6 +66,17 @@ class DefaultTariffs:
                 tariffs |= residential_tariffs(rows, end)
             source += f" (none in force on {on}: each utility's last tariff)"
         return cls(tariffs, _read_default_utilities(utility_file), source)
+
+    @classmethod
+    def from_store(
+        cls, tariffs: dict[str, ResidentialTariff], on: date, utility_file: Path = DEFAULT_UTILITY_FILE
+    ) -> TariffBook:
+        """The store's tariffs in force on `on`; the shipped sample when there are none."""
+        if not tariffs:
+            book = cls.from_sample(on, utility_file=utility_file)
+            book._source += " (the tariff store has none in force: run python -m ray_jobs.tariffs)"
+            return book
+        return cls(tariffs, _read_default_utilities(utility_file), f"tariff store, derived for {on}")
 
     def known_utilities(self) -> list[str]:
         return sorted(tariff.agent for tariff in self._tariffs.values())
@@ -72,7 +88,7 @@ class DefaultTariffs:
             by_cnpj = None
         return by_cnpj or self._by_name.get(fold(utility))
 
-    def tariff_for(self, site: Site, utility: str | None) -> tuple[ResidentialTariff, str]:
+    def tariff_for(self, uf: str, utility: str | None) -> tuple[ResidentialTariff, str]:
         """The tariff and a sentence saying where it came from; UnknownUtility for a name not on file."""
         if utility is not None:
             tariff = self._named(utility)
@@ -81,8 +97,8 @@ class DefaultTariffs:
                     f"unknown utility {utility!r}; known: {', '.join(self.known_utilities())}"
                 )
             return tariff, f"{self._source}, {tariff.reh}: utility asked for"
-        cnpj = self._utility_by_uf.get(site.uf)
+        cnpj = self._utility_by_uf.get(uf)
         if cnpj is None:
-            return self._average, f"{self._source}: no default utility for {site.uf}, average tariff"
+            return self._average, f"{self._source}: no default utility for {uf} on file, average tariff"
         tariff = self._tariffs[cnpj]
-        return tariff, f"{self._source}, {tariff.reh}: default utility of {site.uf}"
+        return tariff, f"{self._source}, {tariff.reh}: default utility of {uf}"

@@ -1,0 +1,1 @@
+"""Hélio's retrieval-augmented answering, as pure code: documents, chunking, routing, prompts, redaction."""
