@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import ray
-import yaml
-from pydantic import BaseModel, Field
+from pydantic import Field
 from tqdm import tqdm
 
 from catalog.documents import (
@@ -35,6 +35,7 @@ from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings, get_settings
 from common.vectors import CollectionSpec, VectorPoint, VectorStore
 from common.vectors.owner import RemoteVectorStore, vector_index
+from common.yaml_config import YamlConfig
 from models.embedders import OPENAI_SMALL, Embedder, EmbedderConfig, load_embedder
 from ray_jobs.progress import quiet_ray_data, say, step
 
@@ -43,7 +44,7 @@ KEYWORD_FIELDS = ("category", "brand", "product_id")
 FLOAT_FIELDS = ("power_w", "price_brl")
 
 
-class EmbedJobConfig(BaseModel):
+class EmbedJobConfig(YamlConfig):
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="The local model.")
     use_openai: bool = Field(
         default=True, description="Also fill `text-embedding-3-small` vectors when OPENAI_API_KEY is set."
@@ -54,10 +55,6 @@ class EmbedJobConfig(BaseModel):
     num_cpus_per_actor: float = Field(default=1, ge=0, description="Ray sets torch threads to this.")
     num_gpus_per_actor: float = Field(default=0, ge=0, description="1 (or a fraction) on GPU workers.")
     write_batch_size: int = Field(default=256, ge=1, description="Points per upsert call to the index.")
-
-    @classmethod
-    def from_yaml(cls, path: Path) -> EmbedJobConfig:
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
 def embedder_configs(config: EmbedJobConfig, settings: Settings) -> list[EmbedderConfig]:
@@ -129,22 +126,19 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
     return counts
 
 
-def _embed(
-    to_embed: list[IndexDocument],
-    documents: dict[str, IndexDocument],
+def embedded_batches(
+    items: Sequence[tuple[str, str]],
     config: EmbedJobConfig,
     configs: list[EmbedderConfig],
     settings: Settings,
-    store: VectorStore,
-) -> int:
-    if not to_embed:
-        return 0
+) -> Iterator[dict[str, np.ndarray]]:
+    """(id, text) pairs through the Ray Data actor pool: numpy batches of `write_batch_size` rows, with
+    the column "id" and one column of vectors per model (named after its vector)."""
     quiet_ray_data()
-    names = [c.vector_name for c in configs]
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     # Batches of similar length pad little: the encoder's cost follows the longest text in a batch.
-    by_length = sorted(to_embed, key=lambda d: len(d.text))
-    dataset = ray.data.from_items([{"id": d.id, "text": d.text} for d in by_length]).map_batches(
+    by_length = sorted(items, key=lambda item: len(item[1]))
+    dataset = ray.data.from_items([{"id": i, "text": t} for i, t in by_length]).map_batches(
         EmbedBatch,
         fn_constructor_kwargs={
             "configs": [c.model_dump() for c in configs],
@@ -156,10 +150,25 @@ def _embed(
         num_cpus=config.num_cpus_per_actor,
         num_gpus=config.num_gpus_per_actor,
     )
+    yield from dataset.iter_batches(batch_size=config.write_batch_size, batch_format="numpy")
+
+
+def _embed(
+    to_embed: list[IndexDocument],
+    documents: dict[str, IndexDocument],
+    config: EmbedJobConfig,
+    configs: list[EmbedderConfig],
+    settings: Settings,
+    store: VectorStore,
+) -> int:
+    if not to_embed:
+        return 0
+    names = [c.vector_name for c in configs]
     started = time.perf_counter()
     written = 0
+    items = [(d.id, d.text) for d in to_embed]
     with tqdm(total=len(to_embed), unit="product", desc="  embedding", file=sys.stderr) as bar:
-        for batch in dataset.iter_batches(batch_size=config.write_batch_size, batch_format="numpy"):
+        for batch in embedded_batches(items, config, configs, settings):
             points = []
             for row, point_id in enumerate(batch["id"]):
                 document = documents[str(point_id)]

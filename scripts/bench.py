@@ -110,6 +110,24 @@ def bench_embedding(settings: Any) -> dict[str, Any]:
     }
 
 
+def bench_knowledge_bases(settings: Any) -> dict[str, Any]:
+    """The shipped corpus and the price passages of the catalog, first run then a run with no change."""
+    from ray_jobs.knowledge_bases import KnowledgeJobConfig, run
+
+    config = KnowledgeJobConfig(source=settings.docs_uri)
+    started = time.perf_counter()
+    rows = run(config, settings)
+    first_s = time.perf_counter() - started
+    started = time.perf_counter()
+    run(config, settings)
+    return {
+        "chunks": sum(row.get("added", 0) for name, row in rows.items() if name != "helio-pricing"),
+        "price_passages": rows.get("helio-pricing", {}).get("added", 0),
+        "first_run_seconds": round(first_s, 2),
+        "unchanged_run_seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 QUERIES = [
     "inversor 5 kW monofásico",
     "painel 550W",
@@ -149,7 +167,7 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
     from catalog.query import SearchParams
     from common.vectors.owner import vector_index
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
-    from serve_app.index import CatalogIndexClient
+    from serve_app.index import VectorIndexClient
     from serve_app.search import CatalogSearch
 
     embedder = SentenceTransformerEmbedder(EmbedderConfig())
@@ -159,7 +177,7 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
 
     search = CatalogSearch(
         embed=embed,
-        index=CatalogIndexClient(lambda: vector_index(settings), timeout_s=10),
+        index=VectorIndexClient(lambda: vector_index(settings), timeout_s=10),
         vector_name=embedder.name,
         brands_refresh_s=60,
         candidates=100,
@@ -177,6 +195,7 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
     """Search, then recommend and quote, against the Serve app over HTTP and in-process."""
     from ray import serve
 
+    from scripts.bench_ask import bench_ask
     from scripts.bench_recommend import bench_over_http
     from serve_app.app import build_search_app
     from serve_app.config import SearchAppConfig
@@ -196,6 +215,7 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
     )
     assert recommender.refresh()
     solar = bench_over_http(url, recommender, max(requests // 3, 20))
+    ask = bench_ask(settings, url, max(requests // 3, 20))
     serve.shutdown()
     asyncio.run(in_process_latencies(settings, 20))
     local = percentiles(asyncio.run(in_process_latencies(settings, requests)))
@@ -205,7 +225,7 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
         "in_process": local,
         "ratio_http_p50_to_in_process_p50": round(one["p50_ms"] / local["p50_ms"], 2),
     }
-    return {"search": search, "recommend": solar}
+    return {"search": search, "recommend": solar, "ask": ask}
 
 
 def main() -> int:
@@ -225,6 +245,7 @@ def main() -> int:
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
         results["etl"] = bench_etl(settings, args.feeds.resolve())
         results["embedding"] = bench_embedding(settings)
+        results["knowledge_bases"] = bench_knowledge_bases(settings)
         results |= bench_serving(settings, args.requests)
         stop_vector_index()
         import pgserver

@@ -7,12 +7,14 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
 from common.schemas import Category
+from serve_app.ask import HelioAssistant
+from serve_app.ask_models import AskRequest, AskResponse
 from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
 from serve_app.quote import MAX_COMPATIBLE, QuoteRequest, QuoteResponse, compatible_products, quote_cart
@@ -30,6 +32,7 @@ free Portuguese text. Power, brand, category and stock mentioned in the text nar
 composed from the catalog in stock, with their checks, the tariff used and the finance.
 `POST /store/helio/quote` checks a cart as a system, suggests what is missing and prices it;
 `GET /store/helio/products/{id}/compatible` lists what goes with a module or an inverter.
+`POST /store/helio/ask` answers questions from the knowledge bases, with citations.
 
 Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 404 for an unknown product in
 the path, 503 when the vector index, the query embedder or (for the solar endpoints) the catalog database
@@ -83,6 +86,13 @@ async def _health_check(request: Request) -> HealthCheck:
     return check
 
 
+async def _assistant(request: Request) -> HelioAssistant:
+    assistant: HelioAssistant | None = request.app.state.assistant
+    if assistant is None:
+        raise DependencyUnavailable("assistant", "not configured")
+    return assistant
+
+
 async def _kit_recommender(request: Request) -> KitRecommender:
     recommender: KitRecommender | None = request.app.state.kit_recommender
     if recommender is None:
@@ -94,6 +104,7 @@ CatalogSearchDep = Annotated[CatalogSearch, Depends(_catalog_search)]
 HealthCheckDep = Annotated[HealthCheck, Depends(_health_check)]
 SearchQueryDep = Annotated[SearchQuery, Query()]
 KitRecommenderDep = Annotated[KitRecommender, Depends(_kit_recommender)]
+AssistantDep = Annotated[HelioAssistant, Depends(_assistant)]
 
 routes = APIRouter()
 
@@ -175,6 +186,33 @@ async def compatible(
     return await asyncio.to_thread(compatible_products, recommender, product_id, uf, limit)
 
 
+@routes.post(
+    "/store/helio/ask",
+    response_model=AskResponse,
+    summary="Ask Hélio",
+    description=(
+        "Routes the question to the knowledge bases it concerns (catalog, prices, regulation, technical, "
+        "sales), retrieves with hybrid search, computes sizing and payback from the context when asked, and "
+        "answers from the passages with citations: local model first, then OpenAI when a key is set, then "
+        "the extractive answer (the passages quoted). Nothing relevant found: Hélio says it does not know. "
+        'With `"stream": true`: Server-Sent Events, `token` events then one `done` event with this body.'
+    ),
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when `stream` is true."},
+        422: {"model": ErrorBody, "description": "Empty or too long question, bad history or context"},
+        503: {"model": ErrorBody, "description": "The vector index or the query embedder is down"},
+    },
+    tags=["ask"],
+)
+async def ask(request: AskRequest, assistant: AssistantDep) -> Response:
+    if request.stream:
+        events = await assistant.ask_events(request)
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+    return JSONResponse((await assistant.ask(request)).model_dump())
+
+
 @routes.get(
     "/health",
     response_model=HealthReport,
@@ -188,12 +226,16 @@ async def health(health_check: HealthCheckDep) -> JSONResponse:
 
 
 def create_search_api(
-    catalog_search: CatalogSearch, health_check: HealthCheck, kit_recommender: KitRecommender | None = None
+    catalog_search: CatalogSearch,
+    health_check: HealthCheck,
+    kit_recommender: KitRecommender | None = None,
+    assistant: HelioAssistant | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Hélio catalog search", description=API_DESCRIPTION, version="1.0.0")
     app.state.catalog_search = catalog_search
     app.state.health_check = health_check
     app.state.kit_recommender = kit_recommender
+    app.state.assistant = assistant
     install_error_handlers(app)
     app.include_router(routes)
     return app

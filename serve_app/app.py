@@ -12,6 +12,7 @@ from common.settings import Settings, get_settings
 from models.embedders import load_embedder
 from serve_app.config import DeploymentOptions, SearchAppConfig
 from serve_app.embedder import QueryEmbedder
+from serve_app.llm import ChatModel, local_engine_config
 from serve_app.router import HelioRouter
 
 
@@ -28,8 +29,12 @@ def build_search_app(config: SearchAppConfig, settings: Settings) -> Application
         config.query_embedder.batch_wait_timeout_s,
         partial(load_embedder, openai_api_key=key, openai_base_url=settings.openai_base_url),
     )
+    local = local_engine_config(config.chat)
+    chat_model = (
+        _deployment(ChatModel, "ChatModel", config.chat_model).bind(local) if local is not None else None
+    )
     router = _deployment(serve.ingress()(HelioRouter), "HelioRouter", config.router)
-    return router.bind(embedder, config, settings)
+    return router.bind(embedder, chat_model, config, settings)
 
 
 def build_app(args: dict[str, Any]) -> Application:

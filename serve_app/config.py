@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.chat_engines import ChatChainConfig
 from models.embedders import EmbedderConfig
 
 BUILDER_IMPORT_PATH = "serve_app.app:build_app"
@@ -44,6 +45,9 @@ class ActorOptions(StrictModel):
     num_gpus: float = Field(
         default=0.0, ge=0, description="GPUs reserved per replica (fractions share one GPU)."
     )
+    accelerator_type: str | None = Field(
+        default=None, description="GPU model the replica must land on (Ray's names: L4, A10G, H100…)."
+    )
 
 
 class DeploymentOptions(StrictModel):
@@ -68,7 +72,7 @@ class DeploymentOptions(StrictModel):
         """Keyword arguments for `serve.deployment`."""
         options: dict[str, Any] = {
             "max_ongoing_requests": self.max_ongoing_requests,
-            "ray_actor_options": self.ray_actor_options.model_dump(),
+            "ray_actor_options": self.ray_actor_options.model_dump(exclude_none=True),
         }
         if self.autoscaling_config is not None:
             options["autoscaling_config"] = self.autoscaling_config.model_dump()
@@ -123,6 +127,38 @@ class EmbedderOptions(DeploymentOptions):
         return self
 
 
+class AskOptions(StrictModel):
+    """Retrieval and generation of `/store/helio/ask`."""
+
+    per_collection: int = Field(
+        default=8, ge=1, description="Hits per search (dense, lexical) per collection."
+    )
+    passages: int = Field(default=6, ge=1, description="Fused passages given to the model, at most.")
+    min_similarity: float = Field(
+        default=0.3,
+        ge=-1,
+        le=1,
+        description="Cosine similarity the best passage must reach, else Hélio says it does not know.",
+    )
+    max_context_chars: int = Field(default=6000, ge=500, description="Passage text budget of the prompt.")
+    max_tokens: int = Field(default=256, ge=1, description="Longest answer, in tokens.")
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    rrf_k: int = Field(default=2, ge=1, description="RRF rank constant of the cross-collection fusion.")
+    secondary_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="RRF weight of the document collections the router left out; 0 searches its pick only.",
+    )
+
+
+class ChatModelOptions(DeploymentOptions):
+    """The ChatModel deployment (the chain's llama.cpp step): one model per replica."""
+
+    max_ongoing_requests: int = Field(default=4, ge=1, description="Requests one replica accepts at once.")
+    ray_actor_options: ActorOptions = Field(default_factory=lambda: ActorOptions(num_cpus=1))
+
+
 class SearchAppConfig(StrictModel):
     embedder: EmbedderConfig = Field(
         default_factory=EmbedderConfig,
@@ -130,6 +166,11 @@ class SearchAppConfig(StrictModel):
     )
     router: RouterOptions = Field(default_factory=RouterOptions)
     query_embedder: EmbedderOptions = Field(default_factory=EmbedderOptions)
+    chat: ChatChainConfig = Field(
+        default_factory=ChatChainConfig, description="The fallback chain; the extractive answer follows it."
+    )
+    chat_model: ChatModelOptions = Field(default_factory=ChatModelOptions)
+    ask: AskOptions = Field(default_factory=AskOptions)
 
     @classmethod
     def from_yaml(cls, path: Path) -> SearchAppConfig:

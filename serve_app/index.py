@@ -1,4 +1,4 @@
-"""Async access to the catalog collection through the vector-index owner actor.
+"""Async access to the collections through the vector-index owner actor.
 
 The router awaits the actor's ObjectRefs directly instead of going through the blocking
 `RemoteVectorStore`, so a slow index never stalls the replica's event loop.
@@ -15,7 +15,7 @@ import ray.exceptions
 from ray.actor import ActorHandle
 
 from common.schemas import CATALOG_COLLECTION
-from common.vectors.base import Hit, SearchRequest
+from common.vectors.base import Hit, SearchRequest, VectorStore
 from serve_app.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,11 @@ def _unavailable(reason: str, cause: BaseException | None = None) -> DependencyU
     return DependencyUnavailable(VECTOR_INDEX, reason)
 
 
-class CatalogIndexClient:
+class CollectionMissing(DependencyUnavailable):
+    """The index is up but has no such collection (its job has not run yet)."""
+
+
+class VectorIndexClient:
     """Finds the owner actor on first use and again after it died, so a restarted index is picked up."""
 
     def __init__(self, resolve: Callable[[], ActorHandle], timeout_s: float) -> None:
@@ -60,13 +64,14 @@ class CatalogIndexClient:
             raise _unavailable("the index actor is not running", error) from None
         except ray.exceptions.RayTaskError as error:
             if isinstance(error.cause, LookupError):
-                raise _unavailable(f"no collection {CATALOG_COLLECTION!r}: run the embedding job") from None
+                collection = args[0] if args else "?"
+                raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None
             raise _unavailable(f"{method} failed ({type(error.cause).__name__})", error.cause) from None
         except ray.exceptions.RayError as error:
             raise _unavailable(f"{method} failed ({type(error).__name__})", error) from None
 
-    async def search(self, request: SearchRequest) -> list[Hit]:
-        hits: list[Hit] = await self._call("search", CATALOG_COLLECTION, request)
+    async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
+        hits: list[Hit] = await self._call("search", collection, request)
         return hits
 
     async def brands(self) -> list[str]:
@@ -77,3 +82,19 @@ class CatalogIndexClient:
         """For the health check: how many products the catalog collection holds."""
         count = await self._call("count", CATALOG_COLLECTION)
         return f"{count} products in {CATALOG_COLLECTION}"
+
+
+class LocalVectorIndex:
+    """The in-process twin of `VectorIndexClient`, over any `VectorStore` (no actor, no Ray)."""
+
+    def __init__(self, store: VectorStore) -> None:
+        self._store = store
+
+    async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
+        try:
+            return self._store.search(collection, request)
+        except LookupError:
+            raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None
+
+    async def brands(self) -> list[str]:
+        return self._store.facet(CATALOG_COLLECTION, "brand")

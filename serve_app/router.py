@@ -20,10 +20,13 @@ from common.settings import Settings
 from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
 from serve_app.api import create_search_api
+from serve_app.ask import AskSettings, HelioAssistant
+from serve_app.ask_tools import SolarTool
 from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable
 from serve_app.health import HealthCheck
-from serve_app.index import CatalogIndexClient
+from serve_app.index import VectorIndexClient
+from serve_app.llm import build_router_chain
 from serve_app.recommend import KitRecommender
 from serve_app.search import CatalogSearch
 from solar import ResidentialTariff
@@ -56,11 +59,13 @@ class HelioRouter:
     """Plain class; the builder wraps it with `serve.ingress()`, which calls `__serve_build_asgi_app__`
     once this constructor has run, so the FastAPI app is built around this replica's services."""
 
-    def __init__(self, embedder: Any, config: SearchAppConfig, settings: Settings) -> None:
+    def __init__(
+        self, embedder: Any, chat_model: Any | None, config: SearchAppConfig, settings: Settings
+    ) -> None:
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder
         self._embed_timeout_s = options.embed_timeout_s
-        index = CatalogIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
+        index = VectorIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
         self.catalog_search = CatalogSearch(
             embed=self.embed_query,
             index=index,
@@ -82,6 +87,15 @@ class HelioRouter:
         )
         self.kit_recommender.refresh()
         self.kit_recommender.start_refreshing(options.recommend_refresh_s)
+        ask = config.ask
+        self.assistant = HelioAssistant(
+            embed=self.embed_query,
+            index=index,
+            chain=build_router_chain(config.chat, settings, chat_model),
+            options=AskSettings(vector_name=config.embedder.vector_name, **ask.model_dump()),
+            tool=SolarTool(self.kit_recommender),
+            catalog_search=self.catalog_search,
+        )
 
     async def _call_embedder(self, method: str, *args: Any) -> Any:
         try:
@@ -105,4 +119,4 @@ class HelioRouter:
         return f"{described['vector_name']} ({described['dim']}-d)"
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_search_api(self.catalog_search, self.health_check, self.kit_recommender)
+        return create_search_api(self.catalog_search, self.health_check, self.kit_recommender, self.assistant)

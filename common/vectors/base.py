@@ -133,6 +133,11 @@ class VectorStore(Protocol):
     def scan(self, collection: str, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every point's id and the named payload fields, for incremental diffs."""
 
+    def vectors(
+        self, collection: str, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[float]]]:
+        """The named dense vectors of the given points (absent ids are left out), to reuse them elsewhere."""
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         """Distinct values of a keyword payload field (e.g. every brand in the catalog)."""
 

@@ -50,6 +50,11 @@ def _edge_vector(vector: list[float] | SparseVector) -> list[float] | edge.Spars
     return vector
 
 
+def _dense(vector: Any, names: Sequence[str]) -> dict[str, list[float]]:
+    stored = vector if isinstance(vector, dict) else {}
+    return {name: list(stored[name]) for name in names if name in stored}
+
+
 class EdgeVectorStore:
     """Opens every shard under `root` at once, so a second owner fails here rather than mid-request."""
 
@@ -148,6 +153,12 @@ class EdgeVectorStore:
                 yield str(record.id), record.payload or {}
             if offset is None:
                 return
+
+    def vectors(
+        self, collection: str, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[float]]]:
+        records = self._shard(collection).retrieve(list(ids), False, list(names)) if ids else []
+        return {str(r.id): _dense(r.vector, names) for r in records}
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         response = self._shard(collection).facet(edge.FacetRequest(key=field, limit=limit, exact=True))

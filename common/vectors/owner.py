@@ -70,6 +70,11 @@ class VectorIndexActor:
     def scan(self, collection: str, fields: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         return list(self._store.scan(collection, fields))  # a generator cannot cross processes
 
+    def vectors(
+        self, collection: str, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[float]]]:
+        return self._store.vectors(collection, ids, names)
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return self._store.facet(collection, field, limit)
 
@@ -143,6 +148,11 @@ class RemoteVectorStore:
 
     def scan(self, collection: str, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield from ray.get(self._handle.scan.remote(collection, fields))
+
+    def vectors(
+        self, collection: str, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[float]]]:
+        return ray.get(self._handle.vectors.remote(collection, ids, names))
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return ray.get(self._handle.facet.remote(collection, field, limit))

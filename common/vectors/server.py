@@ -145,6 +145,16 @@ class QdrantServerVectorStore:
             if offset is None:
                 return
 
+    def vectors(
+        self, collection: str, ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, list[float]]]:
+        records = self._client.retrieve(collection, list(ids), with_payload=False, with_vectors=list(names))
+        found: dict[str, dict[str, list[float]]] = {}
+        for record in records:
+            stored: dict[str, Any] = record.vector if isinstance(record.vector, dict) else {}
+            found[str(record.id)] = {n: list(stored[n]) for n in names if isinstance(stored.get(n), list)}
+        return found
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         response = self._client.facet(collection, field, limit=limit, exact=True)
         return [str(hit.value) for hit in response.hits]

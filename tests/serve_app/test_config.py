@@ -94,3 +94,14 @@ def test_deployment_options_fixed_or_autoscaled() -> None:
 def test_bad_config_is_rejected(args: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):
         build_app(args)
+
+
+def test_the_gpu_profile_loads() -> None:
+    config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG.parent / "gpu.yaml")
+    assert config.embedder.device == "cuda"
+    assert config.query_embedder.serve_options()["ray_actor_options"] == {
+        "num_cpus": 1.0,
+        "num_gpus": 0.25,
+        "accelerator_type": "L4",
+    }
+    assert [engine.kind for engine in config.chat.engines] == ["vllm", "openai"]

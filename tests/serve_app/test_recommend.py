@@ -201,6 +201,7 @@ def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) 
         {
             "router": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
             "query_embedder": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
+            "chat": {"engines": []},  # these tests do not ask Hélio anything
         }
     )
     serve.run(build_search_app(config, app_settings), name="helio-recommend-test", route_prefix="/")

@@ -37,6 +37,8 @@ TEST_CONFIG = {
     # Small reservations: the suite's local Ray has 2 CPUs, shared with the index actor and the driver.
     "router": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
     "query_embedder": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
+    "chat_model": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
+    "chat": {"engines": [{"kind": "llama_cpp", "n_threads": 1, "max_tokens": 48}], "timeout_s": 60},
 }
 
 
@@ -171,7 +173,50 @@ def test_openapi_docs_are_served(api: httpx.Client) -> None:
     assert {"200", "422", "503"} <= set(operation["responses"])
 
 
+def ask(api: httpx.Client, **body: Any) -> httpx.Response:
+    return api.post("/store/helio/ask", json=body)
+
+
+def test_ask_answers_from_the_catalog_with_citations(api: httpx.Client) -> None:
+    response = ask(api, question="Vocês têm inversor de 5 kW?")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) >= {"answer", "citations", "engine", "fallback", "took_ms"}
+    assert body["citations"] and all(c["collection"] == "helio-catalog" for c in body["citations"])
+    assert body["engine"] in {"llama_cpp:SmolLM2-135M-Instruct.Q4_1", "extractive"}
+    assert any("helio-technical" in note for note in body["notes"])  # not built in this index
+
+
+def test_ask_streams_server_sent_events(api: httpx.Client) -> None:
+    with api.stream(
+        "POST", "/store/helio/ask", json={"question": "inversor 5 kW", "stream": True}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in response.iter_lines() if line.startswith("event: ")]
+    assert lines[-1] == "event: done" and set(lines[:-1]) == {"event: token"}
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [({"question": ""}, "question"), ({"question": "x" * 4001}, "question"), ({}, "question")],
+)
+def test_bad_questions_get_a_json_422(api: httpx.Client, body: dict[str, Any], mentions: str) -> None:
+    response = ask(api, **body)
+    assert response.status_code == 422 and mentions in response.json()["detail"]
+
+
 # The tests below stop a dependency, then bring it back: keep them at the end of the module.
+
+
+def test_chat_model_down_gives_the_extractive_answer(api: httpx.Client) -> None:
+    (replica,) = [
+        actor for actor in ray.util.list_named_actors(all_namespaces=True) if "ChatModel" in actor["name"]
+    ]
+    ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
+    body = ask(api, question="Vocês têm inversor de 5 kW?").json()
+    assert body["engine"] == "extractive" and body["citations"]
+    assert body["fallback"][0]["engine"] == "llama_cpp:SmolLM2-135M-Instruct.Q4_1"
 
 
 def test_embedder_down_gives_503_then_recovers(api: httpx.Client) -> None:

@@ -1,0 +1,88 @@
+"""vLLM through Ray Serve LLM on a real GPU: the OpenAI app built from a `VLLMConfig`, queried by
+the engine the router uses. Skipped without vLLM and CUDA.
+
+The model is HELIO_VLLM_TEST_MODEL (a local folder or a Hugging Face id already in the cache;
+nothing downloads: workers run with HF_HUB_OFFLINE=1), by default Qwen2.5-0.5B-Instruct, the
+small sibling of the production Qwen2.5-7B-Instruct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.chat import ChatMessage, ChatRequest
+from models.fallback import FallbackChain
+from models.openai_engine import OpenAICompatibleEngine
+from models.vllm_engine import VLLMConfig
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.gpu
+
+pytest.importorskip("vllm")
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available():
+    pytest.skip("needs a CUDA GPU", allow_module_level=True)
+
+TEST_MODEL = os.environ.get("HELIO_VLLM_TEST_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
+
+MAX_TOKENS = 32
+REQUEST = ChatRequest(
+    messages=[
+        ChatMessage(role="system", content="Você é Hélio, assistente de energia solar."),
+        ChatMessage(role="user", content="O que faz um inversor solar?"),
+    ],
+    max_tokens=MAX_TOKENS,
+    temperature=0.0,
+    seed=0,
+)
+
+
+def model_is_local(model: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return Path(model).is_dir() or isinstance(try_to_load_from_cache(model, "config.json"), str)
+
+
+@pytest.fixture(scope="module")
+def vllm_app(ray_session: str) -> Iterator[VLLMConfig]:
+    """The OpenAI app of Ray Serve LLM with the test model, on route /llm of a local Serve."""
+    if not model_is_local(TEST_MODEL):
+        pytest.skip(f"{TEST_MODEL} is neither a folder nor in the Hugging Face cache")
+    from ray import serve
+    from ray.serve.llm import build_openai_app
+
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    config = VLLMConfig(
+        model_id=TEST_MODEL,
+        max_model_len=2048,
+        gpu_memory_utilization=0.5,
+        base_url=f"http://127.0.0.1:{port}/llm/v1",
+        timeout_s=120,
+    )
+    serve.run(build_openai_app({"llm_configs": [config.llm_config()]}), name="helio-llm", route_prefix="/llm")
+    yield config
+    serve.delete("helio-llm")
+    serve.shutdown()
+
+
+def test_vllm_generates_and_streams_through_the_router_engine(vllm_app: VLLMConfig) -> None:
+    async def scenario() -> tuple[str, str, int, list[str]]:
+        engine = OpenAICompatibleEngine(vllm_app.client_config())
+        try:
+            result = await FallbackChain([engine]).generate(REQUEST)
+            deltas = [delta async for delta in engine.stream(REQUEST)]
+        finally:
+            await engine.aclose()
+        return result.text, result.engine, result.completion_tokens, deltas
+
+    text, engine, completion_tokens, deltas = asyncio.run(scenario())
+    assert text.strip()
+    assert engine == f"vllm:{TEST_MODEL}"
+    assert 0 < completion_tokens <= MAX_TOKENS
+    assert len(deltas) > 1 and "".join(deltas).strip()

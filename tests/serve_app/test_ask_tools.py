@@ -1,0 +1,54 @@
+"""What the computation tool makes of a question and its context, and the passage it writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rag.passages import Passage
+from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, recommend_request
+from serve_app.recommend import KitRecommender
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "consumption", "connection"),
+    [
+        ("Qual o tamanho do sistema para 450 kWh?", {"city": "Recife", "uf": "PE"}, 450, "bi"),
+        ("quanto gero com consumo de 1.200 kWh por mês?", {"city": "Recife", "uf": "PE"}, 1200, "bi"),
+        (
+            "e o payback?",
+            {"consumption_kwh_month": 800, "lat": -23.5, "lon": -46.6, "connection": "tri"},
+            800,
+            "tri",
+        ),
+        ("payback para 350,5 kwh", {"city": "Natal", "uf": "RN", "connection": "mono"}, 350.5, "mono"),
+    ],
+)
+def test_requests_from_question_and_context(
+    question: str, context: dict[str, Any], consumption: float, connection: str
+) -> None:
+    request = recommend_request(question, context)
+    assert not isinstance(request, str), request
+    assert (request.consumption_kwh_month, request.connection) == (consumption, connection)
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "why"),
+    [
+        ("qual o payback?", {"city": "Recife", "uf": "PE"}, "no consumption"),
+        ("sistema para 450 kWh", {}, "place"),
+        ("sistema para 450 kWh", {"city": "Recife", "uf": "PE", "connection": "quadrifásica"}, "connection"),
+    ],
+)
+def test_what_is_missing_is_said(question: str, context: dict[str, Any], why: str) -> None:
+    request = recommend_request(question, context)
+    assert isinstance(request, str) and why in request
+
+
+def test_the_passage_carries_the_computed_figures(recommender: KitRecommender) -> None:
+    passage = SolarTool(recommender).passage("payback de 800 kWh/mês?", {"city": "São Paulo", "uf": "SP"})
+    assert isinstance(passage, Passage) and passage.collection == TOOLS_COLLECTION
+    assert "800 kWh/mês em São Paulo/SP" in passage.text and "payback simples" in passage.text
+    unknown = SolarTool(recommender).passage("payback de 800 kWh/mês?", {"city": "Atlantis", "uf": "SP"})
+    assert isinstance(unknown, str) and "Atlantis" in unknown
