@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         default=str(PROJECT_ROOT / "solar" / "data" / "tarifas-amostra.csv"),
         description="ANEEL tariff CSV (path or s3://) that `make run` loads; the job also takes a CKAN URL.",
     )
+    irradiance_uri: str = Field(
+        default=str(PROJECT_ROOT / "solar" / "data" / "irradiancia-capitais.csv"),
+        description="Irradiance per municipality in the Atlas Brasileiro CSV format: a path or s3:// URI.",
+    )
     docs_uri: str = Field(
         default=str(PROJECT_ROOT / "rag" / "corpus"),
         description="Folder or s3:// prefix with the knowledge-base documents, one subfolder per collection.",

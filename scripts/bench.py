@@ -198,12 +198,13 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
     from scripts.bench_ask import bench_ask
     from scripts.bench_recommend import bench_over_http
     from serve_app.app import build_search_app
-    from serve_app.config import SearchAppConfig
+    from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from serve_app.recommend import KitRecommender
     from serve_app.router import load_catalog_from_postgres, load_tariffs_from_postgres
 
     serve.start(http_options={"host": "127.0.0.1", "port": settings.port})
-    serve.run(build_search_app(SearchAppConfig(), settings), name="bench", route_prefix="/")
+    shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
+    serve.run(build_search_app(shipped, settings), name="bench", route_prefix="/")
     url = f"http://127.0.0.1:{settings.port}"
     asyncio.run(http_latencies(url, 1, 20))  # warm-up: model, brand cache, connections
     one = percentiles(asyncio.run(http_latencies(url, 1, requests)))
@@ -211,7 +212,7 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
     recommender = KitRecommender(
         load_catalog=partial(load_catalog_from_postgres, settings, 30.0),
         load_tariffs=partial(load_tariffs_from_postgres, settings, 30.0),
-        max_options=SearchAppConfig().router.recommend_max_options,
+        max_options=shipped.router.recommend_max_options,
     )
     assert recommender.refresh()
     solar = bench_over_http(url, recommender, max(requests // 3, 20))

@@ -1,7 +1,8 @@
 """`/store/helio/ask` figures for `make bench` (called by `scripts.bench` once catalog and knowledge bases
-are indexed): the extractive answer's latency over HTTP, then, with SmolLM2 through llama.cpp, the time
-to the first streamed token and the engine's tokens/s through the ChatModel deployment vs llama.cpp
-called directly in this process (the ratio)."""
+are indexed), on the shipped Serve config (`cpu.yaml`): the extractive answer's latency over HTTP (the
+chain emptied), then, as shipped (SmolLM2 through llama.cpp first), the time to the first streamed token
+and the engine's tokens/s through the ChatModel deployment vs llama.cpp called directly in this process
+(the ratio)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,22 @@ from ray import serve
 
 from common.settings import PROJECT_ROOT, Settings
 from models.chat import ChatMessage, ChatRequest
+from models.chat_engines import ChatChainConfig
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from scripts.bench import percentiles
 from serve_app.app import build_search_app
-from serve_app.config import SearchAppConfig
+from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
 from serve_app.llm import DeploymentChatEngine
 
 QUESTIONS = [
     item["question"] for item in yaml.safe_load((PROJECT_ROOT / "rag/eval/questions.yaml").read_text())
 ]
-LLAMA = LlamaCppConfig(n_threads=1, max_tokens=64)
+SHIPPED = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
+LLAMA = next(engine for engine in SHIPPED.chat.engines if isinstance(engine, LlamaCppConfig))
 THROUGHPUT_PROMPT = "Explique em poucas frases o que é um inversor solar e para que serve a string box."
 
 
-def _deploy(settings: Settings, engines: list[dict[str, Any]]) -> None:
-    config = SearchAppConfig.model_validate({"chat": {"engines": engines, "timeout_s": 120}})
+def _deploy(settings: Settings, config: SearchAppConfig) -> None:
     serve.run(build_search_app(config, settings), name="bench", route_prefix="/")
 
 
@@ -48,11 +50,12 @@ def _first_token_ms(http: httpx.Client, questions: list[str]) -> list[float]:
         started = time.perf_counter()
         with http.stream("POST", "/store/helio/ask", json={"question": question, "stream": True}) as response:
             response.raise_for_status()
-            for line in response.iter_lines():
+            lines = response.iter_lines()
+            for line in lines:
                 if line.startswith("event: "):  # the first event: a token (or the whole answer)
                     samples.append((time.perf_counter() - started) * 1000)
                     break
-            for _ in response.iter_lines():  # let the answer finish before the next question
+            for _ in lines:  # let the answer finish before the next question
                 pass
     return samples
 
@@ -73,11 +76,11 @@ async def _tokens_per_s(engine: Any, runs: int) -> float:
 def bench_ask(settings: Settings, url: str, requests: int) -> dict[str, Any]:
     """Needs Serve started on `url`'s port; leaves the app `bench` deployed (with llama.cpp)."""
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(requests)]
-    _deploy(settings, [])
+    _deploy(settings, SHIPPED.model_copy(update={"chat": ChatChainConfig(engines=[])}))
     with httpx.Client(base_url=url, timeout=120) as http:
         _ask_ms(http, questions[:5])  # warm-up
         extractive = percentiles(_ask_ms(http, questions))
-        _deploy(settings, [LLAMA.model_dump(mode="json")])
+        _deploy(settings, SHIPPED)  # llama.cpp first, as make run serves it
         _first_token_ms(http, questions[:2])
         first_token = percentiles(_first_token_ms(http, questions[: max(requests // 5, 10)]))
     handle = serve.get_deployment_handle("ChatModel", app_name="bench")

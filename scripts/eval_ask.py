@@ -46,10 +46,10 @@ async def evaluate(helio: Any, questions: list[dict[str, Any]]) -> dict[str, Any
     for item in questions:
         request = AskRequest(question=item["question"])
         prepared = await helio.prepare(request)
-        top = prepared.passages[:5]
+        top = prepared.retrieved[:5]
         found = any(hit(item, p.collection, p.source, p.section) for p in top)
         response = await helio.ask(request)
-        sections = {(p.collection, p.id): p.section for p in prepared.passages}
+        sections = {(p.collection, p.id): p.section for p in prepared.retrieved}
         cited = any(
             hit(item, c.collection, c.source, sections.get((c.collection, c.id), ""))
             for c in response.citations

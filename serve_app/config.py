@@ -133,14 +133,15 @@ class AskOptions(StrictModel):
     per_collection: int = Field(
         default=8, ge=1, description="Hits per search (dense, lexical) per collection."
     )
-    passages: int = Field(default=6, ge=1, description="Fused passages given to the model, at most.")
+    passages: int = Field(default=6, ge=1, description="Fused passages kept (the extractive answer's pool).")
+    prompt_passages: int = Field(default=6, ge=1, description="Of those, the best ones given to the model.")
     min_similarity: float = Field(
         default=0.3,
         ge=-1,
         le=1,
         description="Cosine similarity the best passage must reach, else Hélio says it does not know.",
     )
-    max_context_chars: int = Field(default=6000, ge=500, description="Passage text budget of the prompt.")
+    max_context_chars: int = Field(default=6000, ge=200, description="Passage text budget of the prompt.")
     max_tokens: int = Field(default=256, ge=1, description="Longest answer, in tokens.")
     temperature: float = Field(default=0.2, ge=0, le=2)
     rrf_k: int = Field(default=2, ge=1, description="RRF rank constant of the cross-collection fusion.")
@@ -156,7 +157,9 @@ class ChatModelOptions(DeploymentOptions):
     """The ChatModel deployment (the chain's llama.cpp step): one model per replica."""
 
     max_ongoing_requests: int = Field(default=4, ge=1, description="Requests one replica accepts at once.")
-    ray_actor_options: ActorOptions = Field(default_factory=lambda: ActorOptions(num_cpus=1))
+    # Logical CPUs: with the router's 0.5 and the embedder's 1 this fits a 2-core machine; llama.cpp's
+    # own threads are the engine's n_threads.
+    ray_actor_options: ActorOptions = Field(default_factory=lambda: ActorOptions(num_cpus=0.5))
 
 
 class SearchAppConfig(StrictModel):

@@ -58,7 +58,6 @@ CATALOG_DATABASE = "catalog database"
 
 CatalogLoader = Callable[[], tuple[list[Product], list[Offer]]]
 TariffLoader = Callable[[date], dict[str, ResidentialTariff]]
-SITE_SOURCE = "solar/data/irradiancia-capitais.csv (Atlas format, state capitals)"
 
 
 # ---------------------------------------------------------------- the catalog snapshot
@@ -134,6 +133,7 @@ class KitRecommender:
         load_tariffs: TariffLoader | None = None,
         params: SolarParameters | None = None,
         atlas: Atlas | None = None,
+        atlas_source: str = "solar/data/irradiancia-capitais.csv (state capitals, approximate)",
         tariffs: TariffBook | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
@@ -142,6 +142,7 @@ class KitRecommender:
         self._max_options = max_options
         self.params = params or load_parameters()
         self._atlas = atlas or capitals_atlas()
+        self._atlas_source = atlas_source
         self._today = today
         self._tariffs = tariffs or TariffBook.from_sample(today())
         self._snapshot: CatalogSnapshot | None = None
@@ -206,7 +207,7 @@ class KitRecommender:
             lon=site.lon,
             hsp=site.hsp,
             distance_km=distance_km,
-            source=SITE_SOURCE,
+            source=self._atlas_source,
         )
 
     def tariff(self, site: SiteView, utility: str | None) -> TariffView:

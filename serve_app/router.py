@@ -17,6 +17,7 @@ from common.embedded import postgres_dsn
 from common.offer_store import catalog_with_offers
 from common.schemas import Offer, Product
 from common.settings import Settings
+from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
 from serve_app.api import create_search_api
@@ -29,7 +30,7 @@ from serve_app.index import VectorIndexClient
 from serve_app.llm import build_router_chain
 from serve_app.recommend import KitRecommender
 from serve_app.search import CatalogSearch
-from solar import ResidentialTariff
+from solar import Atlas, ResidentialTariff
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ def load_tariffs_from_postgres(
             return residential_tariffs_in_force(conn, on=on)
         except psycopg.errors.UndefinedTable:
             return {}
+
+
+def load_atlas(settings: Settings) -> Atlas:
+    """The irradiance atlas of `IRRADIANCE_URI` (a path or s3:// URI), read once per replica."""
+    return Atlas.from_csv(read_object(settings.irradiance_uri, settings))
 
 
 class HelioRouter:
@@ -83,6 +89,8 @@ class HelioRouter:
         self.kit_recommender = KitRecommender(
             load_catalog=partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s),
             load_tariffs=partial(load_tariffs_from_postgres, settings, options.recommend_db_timeout_s),
+            atlas=load_atlas(settings),
+            atlas_source=f"{settings.irradiance_uri} (Atlas Brasileiro format)",
             max_options=options.recommend_max_options,
         )
         self.kit_recommender.refresh()

@@ -9,12 +9,18 @@ import pytest
 from pydantic import ValidationError
 
 from common.schemas import Offer, Product
+from common.settings import Settings
 from serve_app.errors import InvalidRequest, NotFound
 from serve_app.quote import QuoteRequest, QuoteResponse, compatible_products, quote_cart
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import KitOptionView, RecommendRequest
+from serve_app.router import load_atlas
 from solar import ResidentialTariff
+from solar.parameters import DATA_DIR
+from tests.conftest import S3
 from tests.serve_app.conftest import TODAY
+
+IRRADIANCE_SAMPLE = DATA_DIR / "irradiancia-capitais.csv"
 
 PLACE = {"city": "São Paulo", "uf": "SP", "connection": "bi"}
 
@@ -144,3 +150,15 @@ def test_tariffs_come_from_the_store_and_fall_back_to_the_sample(
     assert source in response.tariff.source
     if tariff_brl_kwh is not None:
         assert response.tariff.tariff_brl_kwh == tariff_brl_kwh and response.tariff.utility == "ENEL SP"
+
+
+def test_the_atlas_loads_from_a_path_or_a_bucket(settings: Settings, s3: S3) -> None:
+    data = IRRADIANCE_SAMPLE.read_bytes()
+    s3.client().create_bucket(Bucket="atlas")
+    s3.client().put_object(Bucket="atlas", Key="solar/irradiancia.csv", Body=data)
+    for uri, reading in [
+        (str(IRRADIANCE_SAMPLE), settings),
+        ("s3://atlas/solar/irradiancia.csv", s3.settings(settings)),
+    ]:
+        atlas = load_atlas(reading.model_copy(update={"irradiance_uri": uri}))
+        assert atlas.find("recife", "pe").uf == "PE"
