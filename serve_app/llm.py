@@ -40,9 +40,6 @@ class ChatModel:
         async for delta in self.engine.stream(ChatRequest.model_validate(request)):
             yield delta
 
-    def describe(self) -> str:
-        return self.engine.name
-
 
 class DeploymentChatEngine:
     """The chain's step for the `ChatModel` deployment: a dead, overloaded or failing replica is an

@@ -149,12 +149,11 @@ class _Review:
         self.notes: list[str] = []
         self.strings: int | None = None
 
-    def suggest(self, pick: Pick | None, reason: str, missing: str) -> bool:
+    def suggest(self, pick: Pick | None, reason: str, missing: str) -> None:
         if pick is None:
             self.notes.append(f"{missing}: nothing in stock fits")
-            return False
-        self.suggestions.append(Suggestion(line=kit_line(pick), reason=reason))
-        return True
+        else:
+            self.suggestions.append(Suggestion(line=kit_line(pick), reason=reason))
 
     def fits_connection(self, inverter: Inverter) -> bool:
         connection, electrical = self.need.connection, self.params.electrical
