@@ -1,0 +1,65 @@
+"""cluster.yaml and Dockerfile.gpu, checked where they cannot run: the cluster launcher's own JSON schema
+(shipped inside the `ray` package) and the invariants the platform relies on; the image by parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from common.settings import PROJECT_ROOT
+from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
+
+CLUSTER = yaml.safe_load((PROJECT_ROOT / "cluster.yaml").read_text(encoding="utf-8"))
+DOCKERFILE = (PROJECT_ROOT / "Dockerfile.gpu").read_text(encoding="utf-8")
+NODE_TYPES: dict[str, Any] = CLUSTER["available_node_types"]
+
+
+def test_cluster_yaml_passes_the_autoscaler_schema() -> None:
+    schema = json.loads(files("ray.autoscaler").joinpath("ray-schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(CLUSTER, schema)
+
+
+def test_the_head_takes_no_work_and_gpu_workers_scale_from_zero() -> None:
+    head = NODE_TYPES[CLUSTER["head_node_type"]]
+    assert head["resources"].get("CPU") == 0 and not head["resources"].get("GPU")
+    gpu_types = [
+        name for name, node in NODE_TYPES.items() if any("accelerator_type" in r for r in node["resources"])
+    ]
+    assert gpu_types and all(NODE_TYPES[name]["min_workers"] == 0 for name in gpu_types)
+
+
+def test_the_gpu_serve_profile_lands_on_a_node_type_of_the_cluster() -> None:
+    config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG.parent / "gpu.yaml")
+    offered = {r.removeprefix("accelerator_type:") for node in NODE_TYPES.values() for r in node["resources"]}
+    wanted = {config.query_embedder.ray_actor_options.accelerator_type} | {
+        engine.accelerator_type for engine in config.chat.engines if getattr(engine, "accelerator_type", None)
+    }
+    assert wanted <= offered
+
+
+@pytest.mark.parametrize(
+    ("what", "pattern"),
+    [
+        ("a CUDA runtime base", r"^FROM nvidia/cuda:[\w.-]+-runtime-"),
+        ("Python 3.11", r"python3\.11"),
+        ("the project with its gpu extra", r"pip install .*-e '\.\[gpu\]'"),
+        ("a model cache volume", r'^VOLUME \["/models"\]'),
+        ("a non-root user last", r"^USER (?!root)\w+\s*\Z"),
+    ],
+)
+def test_dockerfile_gpu(what: str, pattern: str) -> None:
+    assert re.search(pattern, DOCKERFILE, re.MULTILINE), what
+
+
+def test_no_secret_goes_into_the_image() -> None:
+    assert not re.search(
+        r"^(ENV|ARG)\b.*(KEY|SECRET|TOKEN|PASSWORD)", DOCKERFILE, re.MULTILINE | re.IGNORECASE
+    )
+    ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".env", ".data", ".venv"} <= set(ignored)
