@@ -8,7 +8,7 @@ chunks (`rag.chunking`) and only chunks the index lacks are embedded; chunks of 
 documents leave. Bad documents are kept in `document_rejects` with their reason; one that was indexed
 before keeps its chunks until it reads again (as an unreadable feed keeps its offers).
 
-Pricing passages (`rag.passages`) are not encoded: each reuses its product's dense vectors from
+Pricing passages (`rag.pricing`) are not encoded: each reuses its product's dense vectors from
 helio-catalog, and gets a lexical vector of its own text. A product the catalog has not embedded yet
 is skipped, and picked up by a later run. The index is the state: each run scans it for hashes.
 
