@@ -61,19 +61,23 @@ def minilm() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(EmbedderConfig())
 
 
-@pytest.fixture
-def fresh_settings(settings: Settings, tmp_path: Path) -> Settings:
-    """Settings pointing at a new, empty database and vector folder, so tests don't see each other's data."""
+def new_database(settings: Settings) -> str:
+    """The DSN of a new, empty database on the session's Postgres."""
     import uuid
 
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     assert settings.database_url is not None
-    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
-    return settings.model_copy(update={"database_url": dsn, "data_dir": tmp_path / "data"})
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return settings.database_url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture
+def fresh_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings pointing at a new, empty database and vector folder, so tests don't see each other's data."""
+    return settings.model_copy(update={"database_url": new_database(settings), "data_dir": tmp_path / "data"})
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -25,7 +24,7 @@ from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest
 from serve_app.tariff_book import TariffBook
-from tests.conftest import free_port
+from tests.conftest import free_port, new_database
 from tests.serve_app.conftest import TODAY
 
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
@@ -188,11 +187,7 @@ def load_into_postgres(dsn: str, sample: MergedCatalog) -> None:
 @pytest.fixture(scope="module")
 def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) -> Iterator[httpx.Client]:
     """The small catalog in a database of its own, the search app (with /recommend) on a free port."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    assert settings.database_url is not None
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
+    dsn = new_database(settings)
     load_into_postgres(dsn, sample)
     app_settings = settings.model_copy(update={"database_url": dsn})
     port = free_port()
@@ -212,11 +207,7 @@ def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) 
 
 @pytest.mark.slow
 def test_store_reads_what_the_etl_wrote(settings: Settings, sample: MergedCatalog) -> None:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    assert settings.database_url is not None
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    dsn = settings.database_url.replace("/postgres?", f"/{name}?", 1)
+    dsn = new_database(settings)
     load_into_postgres(dsn, sample)
     with postgres.connect(dsn) as conn:
         products, offers = catalog_with_offers(conn)
