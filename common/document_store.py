@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 import psycopg
+
+SCHEMA = "documents.sql"  # applied by `postgres.migrate(conn, SCHEMA)`
 
 
 @dataclass(frozen=True)
@@ -17,14 +18,6 @@ class DocumentReject:
     content_hash: str  # of the file's bytes: a fixed file that breaks again is a new reject
     reason: str
     detail: str
-
-
-def migrate_documents(conn: psycopg.Connection[Any]) -> None:
-    """Apply common/sql/documents.sql, one migration at a time (the lock `postgres.migrate` takes)."""
-    schema = files("common").joinpath("sql/documents.sql").read_text(encoding="utf-8")
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(4242)")
-        conn.execute(schema)
 
 
 def record_document_rejects(

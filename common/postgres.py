@@ -14,12 +14,14 @@ def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
     return psycopg.connect(dsn, row_factory=dict_row)
 
 
-def migrate(conn: psycopg.Connection[Any]) -> None:
-    schema = files("common").joinpath("sql/schema.sql").read_text(encoding="utf-8")
+def migrate(conn: psycopg.Connection[Any], *schemas: str) -> None:
+    """Apply common/sql/schema.sql (catalog, rejects, job runs), then each named file of common/sql/.
+    Every file is idempotent, so this runs at every start."""
     with conn.transaction():
         # One migration at a time: concurrent jobs starting together would race on CREATE TABLE.
         conn.execute("SELECT pg_advisory_xact_lock(4242)")
-        conn.execute(schema)
+        for name in ("schema.sql", *schemas):
+            conn.execute(files("common").joinpath("sql", name).read_text(encoding="utf-8"))
 
 
 def start_run(conn: psycopg.Connection[Any], *, job: str) -> int:

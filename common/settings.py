@@ -63,6 +63,30 @@ class Settings(BaseSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     host: str = "127.0.0.1"
     port: int = 8000
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer token the /admin endpoints require. Unset: `make run` makes one under data_dir and "
+            "prints where; elsewhere the admin endpoints answer 503."
+        ),
+    )
+    schedules_config: Path = Field(
+        default=PROJECT_ROOT / "ray_jobs" / "schedules.yaml",
+        description="The scheduler's jobs, cron schedules (America/Sao_Paulo) and retry policy.",
+    )
+    erp_url: str | None = Field(
+        default=None, description="Base URL of the ERP API; unset leaves the ERP sync jobs idle."
+    )
+    erp_token: SecretStr | None = Field(default=None, description="Bearer token for the ERP API.")
+    erp_timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout towards the ERP.")
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        description="Kafka brokers (host:port,…); unset: the ERP change-stream consumers don't start.",
+    )
+    kafka_group_id: str = Field(default="ysh-platform", description="Consumer group of the CDC consumers.")
+    kafka_topic_orders: str = "ysh-erp.orders"
+    kafka_topic_prices: str = "ysh-erp.prices"
+    kafka_topic_homologacao: str = "ysh-erp.homologacao"
 
     @property
     def postgres_dir(self) -> Path:

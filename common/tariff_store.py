@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import date
-from importlib.resources import files
 from typing import Any
 
 import psycopg
@@ -25,6 +24,9 @@ _TABLE_COLUMNS = (
 )  # fmt: skip
 
 
+SCHEMA = "tariffs.sql"  # applied by `postgres.migrate(conn, SCHEMA)`
+
+
 class UpsertCounts(BaseModel):
     accepted: int
     new: int
@@ -32,14 +34,6 @@ class UpsertCounts(BaseModel):
     @property
     def unchanged(self) -> int:
         return self.accepted - self.new
-
-
-def migrate_tariffs(conn: psycopg.Connection[Any]) -> None:
-    """Apply common/sql/tariffs.sql, one migration at a time (the lock `postgres.migrate` takes)."""
-    schema = files("common").joinpath("sql/tariffs.sql").read_text(encoding="utf-8")
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(4242)")
-        conn.execute(schema)
 
 
 def row_hash(row: TariffRow) -> str:

@@ -266,8 +266,7 @@ def sync_pricing(
 
 
 def _migrate(conn: psycopg.Connection[Any]) -> None:
-    postgres.migrate(conn)
-    document_store.migrate_documents(conn)
+    postgres.migrate(conn, document_store.SCHEMA)
 
 
 def run(

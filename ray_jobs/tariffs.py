@@ -119,8 +119,7 @@ class _Split:
 def run(config: TariffsJobConfig, settings: Settings) -> TariffsReport:
     source = config.source if not is_http(config.source) else f"{config.source}#{config.resource_id}"
     with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn)
-        tariff_store.migrate_tariffs(conn)
+        postgres.migrate(conn, tariff_store.SCHEMA)
         run_id = postgres.start_run(conn, job=JOB_NAME)
         try:
             with ExitStack() as stack, step(f"load ANEEL tariffs from {source}"):
