@@ -24,9 +24,13 @@ def migrate(conn: psycopg.Connection[Any], *schemas: str) -> None:
             conn.execute(files("common").joinpath("sql", name).read_text(encoding="utf-8"))
 
 
-def start_run(conn: psycopg.Connection[Any], *, job: str) -> int:
+def start_run(conn: psycopg.Connection[Any], *, job: str, submission_id: str | None = None) -> int:
+    """A new `running` row in job_runs; `submission_id` is `Settings.job_submission_id` (set by the
+    scheduler when it submits the run through the Ray Job Submission API)."""
     with conn.transaction():
-        row = conn.execute("INSERT INTO job_runs (job) VALUES (%s) RETURNING id", (job,)).fetchone()
+        row = conn.execute(
+            "INSERT INTO job_runs (job, submission_id) VALUES (%s, %s) RETURNING id", (job, submission_id)
+        ).fetchone()
     assert row is not None
     return int(row["id"] if isinstance(row, dict) else row[0])
 

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     )
     erp_token: SecretStr | None = Field(default=None, description="Bearer token for the ERP API.")
     erp_timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout towards the ERP.")
+    job_submission_id: str | None = Field(
+        default=None,
+        description="Set by the scheduler in a submitted run's environment; recorded with the job's run.",
+    )
     kafka_bootstrap_servers: str | None = Field(
         default=None,
         description="Kafka brokers (host:port,…); unset: the ERP change-stream consumers don't start.",

@@ -101,7 +101,7 @@ def run(config: CatalogEtlConfig, settings: Settings) -> EtlReport:
     store = object_store(config.source, settings)
     with postgres.connect(postgres_dsn(settings)) as conn:
         postgres.migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME)
+        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
         try:
             with step(f"parse feeds of {len(feeds)} distributors from {config.source}"):
                 records, parse_rejects, _paths = read_feeds(feeds, store)

@@ -96,7 +96,7 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
     store = store or RemoteVectorStore(vector_index(settings))
     with postgres.connect(postgres_dsn(settings)) as conn:
         postgres.migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME)
+        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
         try:
             with step("read catalog and index state"):
                 documents = {d.id: d for d in map(index_document, catalog_store.catalog_for_index(conn))}

@@ -280,7 +280,7 @@ def run(
     encoder = encoder or TextEncoder(config, settings)
     with postgres.connect(postgres_dsn(settings)) as conn:
         _migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME)
+        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
         try:
             result = sync(config, settings, store, encoder, conn)
             document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run_id)
@@ -316,7 +316,7 @@ def watch(
                 if with_pricing:
                     pricing_due = time.monotonic() + config.pricing_interval_s
                 if result.changed or result.rejects != last_rejects:
-                    run_id = postgres.start_run(conn, job=JOB_NAME)
+                    run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
                     document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run_id)
                     postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=result.rows)
                     say(table(result.rows, COLUMNS))

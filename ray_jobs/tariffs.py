@@ -120,7 +120,7 @@ def run(config: TariffsJobConfig, settings: Settings) -> TariffsReport:
     source = config.source if not is_http(config.source) else f"{config.source}#{config.resource_id}"
     with postgres.connect(postgres_dsn(settings)) as conn:
         postgres.migrate(conn, tariff_store.SCHEMA)
-        run_id = postgres.start_run(conn, job=JOB_NAME)
+        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
         try:
             with ExitStack() as stack, step(f"load ANEEL tariffs from {source}"):
                 split = _Split(parse_tariff_rows(source_lines(config, settings, stack)), config.on)

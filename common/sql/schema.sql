@@ -49,3 +49,7 @@ CREATE TABLE IF NOT EXISTS job_runs (
     error        text
 );
 CREATE INDEX IF NOT EXISTS job_runs_job_idx ON job_runs (job, started_at DESC);
+-- The Ray Job Submission id a scheduled run was submitted as (null when run by hand), so the scheduler's
+-- history finds the job's own counts.
+ALTER TABLE job_runs ADD COLUMN IF NOT EXISTS submission_id text;
+CREATE INDEX IF NOT EXISTS job_runs_submission_idx ON job_runs (submission_id);

@@ -1,0 +1,1 @@
+"""The ERP side of the platform, pure: payload records, change events, sync bookkeeping rules."""
