@@ -14,7 +14,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install run test test-fast lint bench eval sample clean
+.PHONY: install run test test-fast lint bench eval loadtest sample clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: $(INSTALLED) $(FEEDS)/.complete
 ## Hélio's retrieval hit rate at 5 and cited share on rag/eval/questions.yaml (ENGINE=llama_cpp to generate).
 eval: $(INSTALLED)
 	$(PY) -m scripts.eval_ask --engine $(or $(ENGINE),extractive)
+
+## Load test of a running API (`make run` first): locust headless, 127.0.0.1 only, bounded in time.
+loadtest: $(INSTALLED)
+	$(PY) -m scripts.loadtest --host http://$(HOST):$(PORT) --duration $(or $(DURATION),60s) --users $(or $(USERS),20)
 
 clean:
 	rm -rf .data $(FEEDS)

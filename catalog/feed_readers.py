@@ -103,22 +103,34 @@ def _read_csv(feed: DistributorFeed, data: bytes) -> list[RawRow]:
     rows: list[RawRow] = []
     header: list[str] | None = None
     consumed = 0
-    try:
-        for cells in reader:
-            start, consumed = consumed, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
             if header is None:
-                header = [header_key(cell) for cell in cells]
-                _check_header(feed, header)
-                continue
+                raise FeedFileError(
+                    RejectCode.UNREADABLE_FILE, f"csv: {error} (line {reader.line_num})"
+                ) from None
+            # One record the csv module cannot read (a field over its size limit): the reader goes on
+            # at the next line, so that record alone is rejected.
+            start, consumed = consumed, reader.line_num
             raw = "".join(lines[start:consumed]).rstrip("\r\n")
-            problem = _text_problem(raw, feed.encoding)
-            if problem is None and len(cells) != len(header):
-                problem = RejectCode.COLUMN_COUNT, f"expected {len(header)} columns, got {len(cells)}"
-            rows.append(RawRow(start + 1, _printable(raw), dict(zip(header, cells, strict=False)), problem))
-    except csv.Error as error:
-        raise FeedFileError(RejectCode.UNREADABLE_FILE, f"csv: {error} (line {reader.line_num})") from None
+            rows.append(RawRow(start + 1, _printable(raw), {}, (RejectCode.BAD_VALUE, f"csv: {error}")))
+            continue
+        if cells is None:
+            break
+        start, consumed = consumed, reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [header_key(cell) for cell in cells]
+            _check_header(feed, header)
+            continue
+        raw = "".join(lines[start:consumed]).rstrip("\r\n")
+        problem = _text_problem(raw, feed.encoding)
+        if problem is None and len(cells) != len(header):
+            problem = RejectCode.COLUMN_COUNT, f"expected {len(header)} columns, got {len(cells)}"
+        rows.append(RawRow(start + 1, _printable(raw), dict(zip(header, cells, strict=False)), problem))
     if header is None:
         raise FeedFileError(RejectCode.BAD_HEADER, "no header row")
     return rows

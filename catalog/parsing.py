@@ -53,7 +53,10 @@ def _label_key(label: object) -> str:
 def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():  # XLSX stores codes like 700123 as numbers
         value = int(value)
-    return " ".join(str(value).split())
+    text = " ".join(str(value).split())
+    if "\x00" in text:  # Postgres text cannot hold it: the whole catalog write would fail
+        raise RowError(RejectCode.BAD_VALUE, f"NUL character in {text!r}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ class _Layout:
         return int(measure) if kind == "days" and measure.is_integer() else measure
 
     def category(self, label: object) -> str:
-        category = self.categories.get(_label_key(label))
+        # _text first: a JSON feed may put a list or an object here, which the label cache cannot key.
+        category = self.categories.get(_label_key(_text(label)))
         if category is None:
             raise RowError(RejectCode.UNKNOWN_CATEGORY, f"unknown category {_text(label)!r}")
         return category

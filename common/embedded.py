@@ -10,6 +10,8 @@ from common.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
+RAY_NAMESPACE = "ysh"  # named actors (vector index, scheduler) live here
+
 
 def postgres_dsn(settings: Settings) -> str:
     """DATABASE_URL when set; otherwise start (or reuse) the pgserver cluster under data_dir."""
@@ -43,7 +45,39 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
     # worker, and Ray refuses to merge a second one into it.
     runtime_env = None if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") else {"env_vars": worker_env()}
     if settings.ray_address:
-        ray.init(address=settings.ray_address, runtime_env=runtime_env, namespace="ysh", **kwargs)
+        ray.init(address=settings.ray_address, runtime_env=runtime_env, namespace=RAY_NAMESPACE, **kwargs)
     else:
-        ray.init(runtime_env=runtime_env, namespace="ysh", **kwargs)
+        ray.init(runtime_env=runtime_env, namespace=RAY_NAMESPACE, **kwargs)
     log.info("ray: %s", ray.get_runtime_context().gcs_address)
+
+
+def connect_to_cluster(settings: Settings) -> None:
+    """Join the running cluster, for command lines that talk to its long-lived actors: RAY_ADDRESS, or
+    the local one `make run` started. Never a new one, which would take a detached actor down with this
+    process. ConnectionError when none runs."""
+    init_ray(settings.model_copy(update={"ray_address": settings.ray_address or "auto"}))
+
+
+def join_cluster_for_metrics(settings: Settings) -> None:
+    """Jobs that need no Ray of their own still join the cluster they were submitted to (RAY_ADDRESS is
+    set under `ray job submit`), so their metrics reach its Prometheus endpoint; run by hand, they
+    start nothing."""
+    if settings.ray_address:
+        init_ray(settings)
+
+
+def long_lived_actor(cls: type, name: str, **options: Any) -> Any:
+    """`cls` as the cluster's one named, detached actor (the vector index owner, the scheduler, the
+    change-stream consumers): created on first use, found by name afterwards, restarted by Ray if it
+    dies, and holding no CPU (they wait on I/O), so it never keeps a job or a replica from a core."""
+    import ray
+
+    return ray.remote(cls).options(
+        name=name,
+        namespace=RAY_NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        num_cpus=0,
+        max_restarts=-1,
+        **options,
+    )

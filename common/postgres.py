@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from importlib.resources import files
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+
+from common import metrics
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """The rows a job run handled, in the numbers every job reports: into its `job_runs` counts (the
+    scheduler's history reads them) and into the `helio_job_rows` metric."""
+
+    read: int
+    accepted: int  # valid, whether or not they changed anything
+    written: int  # inserted, updated or removed
+    rejected: int  # kept aside with a reason
 
 
 def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
@@ -41,10 +55,17 @@ def finish_run(
     run_id: int,
     status: str,
     counts: dict[str, Any],
+    rows: RowCounts | None = None,
     error: str | None = None,
 ) -> None:
+    """Close a run with its job-specific `counts` and, when given, the common `rows`."""
+    if rows is not None:
+        counts = {**counts, **asdict(rows)}
     with conn.transaction():
-        conn.execute(
-            "UPDATE job_runs SET finished_at = now(), status = %s, counts = %s, error = %s WHERE id = %s",
+        job = conn.execute(
+            "UPDATE job_runs SET finished_at = now(), status = %s, counts = %s, error = %s WHERE id = %s "
+            "RETURNING job",
             (status, json.dumps(counts), error, run_id),
-        )
+        ).fetchone()
+    if rows is not None and job is not None:
+        metrics.count_job_rows(job["job"] if isinstance(job, dict) else job[0], **asdict(rows))

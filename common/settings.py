@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         description="Where embedded services keep their state (Postgres cluster, Qdrant Edge shards).",
     )
     database_url: str | None = Field(
-        default=None, description="Postgres DSN; unset starts the embedded pgserver under data_dir."
+        default=None,
+        description="Postgres DSN; unset starts the embedded pgserver under data_dir.",
+        repr=False,  # it may carry a password; a str (not SecretStr) because every adapter takes it as is
     )
     qdrant_url: str | None = Field(
         default=None, description="Qdrant server URL; unset uses Qdrant Edge shards under data_dir."

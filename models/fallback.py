@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from common.metrics import count_fallback
 from models.chat import ChatEngine, ChatRequest, ChatResult, EngineFailure, EngineUnavailable
 
 logger = logging.getLogger(__name__)
@@ -99,13 +100,16 @@ class FallbackChain:
 
     def _failure(self, engine: ChatEngine, exc: Exception) -> EngineFailure:
         if isinstance(exc, EngineUnavailable):
-            reason = exc.reason
+            reason, kind = exc.reason, "unavailable"
         elif isinstance(exc, TimeoutError):
             reason = f"timed out after {self.timeout_s:g} s" if self.timeout_s else "timed out"
+            kind = "timeout"
         else:
+            kind = "error"
             logger.exception("chat engine %s failed", engine.name, exc_info=exc)
             reason = f"{type(exc).__name__}: {exc}"
         logger.warning("chat engine %s skipped: %s", engine.name, reason)
+        count_fallback(engine.name, kind)
         return EngineFailure(engine=engine.name, reason=reason)
 
 

@@ -166,6 +166,8 @@ class OpenAICompatibleEngine:
 
     def _raise_for_status(self, response: httpx.Response) -> None:
         message = _error_message(response)
+        if self.config.api_key:  # a refusal may quote the key, and the reason reaches the caller's answer
+            message = message.replace(self.config.api_key.get_secret_value(), "***")
         if response.status_code == 429:
             wait_s = _retry_after_s(response)
             if wait_s is not None and wait_s > self.config.max_retry_after_s:

@@ -3,7 +3,8 @@ holding the numbered passages as quoted data followed by the question.
 
 Retrieved text is data, never instructions: it only ever appears between `<passagem …>` and `</passagem>`
 in the user message, with its angle brackets and quotes swapped for look-alikes, so no document can close
-its tag, open a new one, or reach the system message, which is the same for every request.
+its tag, open a new one, or reach the system message, which is the same for every request. The caller's
+question and history are swapped the same way.
 """
 
 from __future__ import annotations
@@ -67,14 +68,18 @@ def build_messages(
     max_context_chars: int,
 ) -> list[dict[str, str]]:
     """[system, …last user/assistant turns, user(passages + question)] for an OpenAI-style chat API."""
+    # The caller's text is neutralised too: it could otherwise forge a `<passagem>` whose [n] the answer
+    # would then cite as ours, or carry a chat template's tokens (`<|im_start|>system`), which llama.cpp
+    # reads as special tokens and so as a real system turn.
     turns = [
-        {"role": turn["role"], "content": turn["content"]}
+        {"role": turn["role"], "content": neutralise(turn["content"])}
         for turn in history
         if turn.get("role") in HISTORY_ROLES and isinstance(turn.get("content"), str)
     ][-MAX_HISTORY_TURNS:]
     fitted = fit_passages(passages, max_context_chars)
     blocks = "\n".join(render_passage(n, passage) for n, passage in enumerate(fitted, start=1))
-    user = f"Passagens:\n<passagens>\n{blocks or NO_PASSAGES}\n</passagens>\n\nPergunta: {question.strip()}"
+    asked = neutralise(question.strip())
+    user = f"Passagens:\n<passagens>\n{blocks or NO_PASSAGES}\n</passagens>\n\nPergunta: {asked}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, *turns, {"role": "user", "content": user}]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ class EtlReport(BaseModel):
     @property
     def accepted(self) -> int:
         return sum(row["accepted"] for row in self.per_distributor.values())
+
+    @property
+    def rows(self) -> postgres.RowCounts:
+        def total(*columns: str) -> int:
+            return sum(row.get(c, 0) for row in self.per_distributor.values() for c in columns)
+
+        return postgres.RowCounts(
+            read=total("read"),
+            accepted=self.accepted,
+            written=total("new", "updated", "removed"),
+            rejected=total("rejected"),
+        )
 
 
 def parse_file(
@@ -136,10 +149,12 @@ def run(config: CatalogEtlConfig, settings: Settings) -> EtlReport:
                 changed=not diff.is_empty,
             )
         except Exception as error:
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
+            # Postgres restarted under the run breaks `conn`: the failure is recorded on a new connection.
+            with postgres.connect(postgres_dsn(settings)) if conn.broken else nullcontext(conn) as record:
+                postgres.finish_run(record, run_id=run_id, status="failed", counts={}, error=repr(error))
             raise
         status = "succeeded" if report.accepted else "failed"
-        postgres.finish_run(conn, run_id=run_id, status=status, counts=report.model_dump())
+        postgres.finish_run(conn, run_id=run_id, status=status, counts=report.model_dump(), rows=report.rows)
     return report
 
 

@@ -31,6 +31,7 @@ from catalog.documents import (
 from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
 from common.embedded import init_ray, postgres_dsn
+from common.metrics import observe_embedding
 from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings, get_settings
 from common.vectors import CollectionSpec, VectorPoint, VectorStore
@@ -86,7 +87,9 @@ class EmbedBatch:
         texts = [str(text) for text in batch["text"]]
         out: dict[str, Any] = {"id": batch["id"]}
         for embedder in self.embedders:
+            started = time.perf_counter()
             out[embedder.name] = embedder.embed(texts)
+            observe_embedding(embedder.name, len(texts), time.perf_counter() - started)
         return out
 
 
@@ -122,7 +125,13 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
         except Exception as error:
             postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
             raise
-        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=counts)
+        rows = postgres.RowCounts(
+            read=len(documents),
+            accepted=len(documents),
+            written=embedded + len(plan.to_repayload) + len(plan.to_delete),
+            rejected=0,
+        )
+        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=counts, rows=rows)
     return counts
 
 

@@ -287,8 +287,26 @@ def run(
         except Exception as error:
             postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
             raise
-        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=result.rows)
+        postgres.finish_run(
+            conn, run_id=run_id, status="succeeded", counts=result.rows, rows=row_counts(result.rows)
+        )
     return result.rows
+
+
+def row_counts(rows: dict[str, dict[str, int]]) -> postgres.RowCounts:
+    """Over every collection: chunks kept (added, updated, unchanged), written (added, updated, removed)
+    and documents rejected."""
+
+    def total(*columns: str) -> int:
+        return sum(row.get(c, 0) for row in rows.values() for c in columns)
+
+    accepted, rejected = total("added", "updated", "unchanged"), total("rejected")
+    return postgres.RowCounts(
+        read=accepted + rejected,
+        accepted=accepted,
+        written=total("added", "updated", "removed"),
+        rejected=rejected,
+    )
 
 
 def watch(
@@ -318,7 +336,13 @@ def watch(
                 if result.changed or result.rejects != last_rejects:
                     run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
                     document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run_id)
-                    postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=result.rows)
+                    postgres.finish_run(
+                        conn,
+                        run_id=run_id,
+                        status="succeeded",
+                        counts=result.rows,
+                        rows=row_counts(result.rows),
+                    )
                     say(table(result.rows, COLUMNS))
                 last_rejects, parsed = result.rejects, result.parsed
         except Exception:

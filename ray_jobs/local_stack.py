@@ -1,17 +1,22 @@
 """`make run`: the whole platform on one machine with embedded defaults.
 
 Starts (or connects to) Ray and Postgres, loads the feeds into the catalog and the ANEEL tariffs, embeds
-the catalog and the knowledge bases into the vector index, then serves the API until Ctrl-C. With
-DATABASE_URL / QDRANT_URL / RAY_ADDRESS set, the same steps run against those servers.
+the catalog and the knowledge bases into the vector index, starts the scheduler that keeps them fresh,
+then serves the API until Ctrl-C. With DATABASE_URL / QDRANT_URL / RAY_ADDRESS set, the same steps run
+against those servers.
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 
+import ray
+from pydantic import SecretStr
+
 from common.embedded import init_ray
-from common.settings import get_settings
-from ray_jobs import catalog_etl, embed_catalog, knowledge_bases, tariffs
+from common.settings import Settings, get_settings
+from ray_jobs import catalog_etl, change_streams, embed_catalog, knowledge_bases, scheduler, tariffs
 from ray_jobs.progress import say, step, table
 from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
 from serve_app.main import serve_api
@@ -38,9 +43,29 @@ def main() -> int:
     with step("knowledge bases (documents and price passages)"):
         rows = knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
     say(table(rows, knowledge_bases.COLUMNS))
+    settings = with_admin_token(settings)
+    with step("scheduler (python -m ray_jobs.scheduler list|run NAME|history)"):
+        jobs = ray.get(scheduler.start(settings).jobs.remote())
+    for job in jobs:
+        say(f"  {job.name:<16} {job.idle or f'next run {job.next_run:%Y-%m-%d %H:%M %Z}'}")
+    if change_streams.start(settings) is not None:
+        say(f"  ERP change streams: consuming from {settings.kafka_bootstrap_servers}")
     say(f"▶ serving on http://{settings.host}:{settings.port} (docs at /docs); Ctrl-C stops")
     serve_api(settings, SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG))
     return 0
+
+
+def with_admin_token(settings: Settings) -> Settings:
+    """ADMIN_TOKEN, or one made once under data_dir (mode 600) so the admin API works on a laptop."""
+    if settings.admin_token is not None:
+        return settings
+    path = settings.data_dir / "admin-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    say(f'  admin API token: {path} (curl -H "Authorization: Bearer $(cat {path})" …/admin/runs)')
+    return settings.model_copy(update={"admin_token": SecretStr(path.read_text(encoding="utf-8").strip())})
 
 
 if __name__ == "__main__":

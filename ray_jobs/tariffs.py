@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from common import postgres, tariff_store
 from common.aneel_ckan import CkanError, CkanTariffClient
-from common.embedded import postgres_dsn
+from common.embedded import join_cluster_for_metrics, postgres_dsn
 from common.settings import Settings, get_settings
 from common.storage import object_store
 from ray_jobs.progress import say, step, table
@@ -152,7 +152,11 @@ def run(config: TariffsJobConfig, settings: Settings) -> TariffsReport:
             postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
             raise
         status = "succeeded" if report.accepted else "failed"
-        postgres.finish_run(conn, run_id=run_id, status=status, counts=report.model_dump(mode="json"))
+        rows = postgres.RowCounts(
+            read=report.read, accepted=report.accepted, written=report.new, rejected=report.rejected
+        )
+        summary = report.model_dump(mode="json")
+        postgres.finish_run(conn, run_id=run_id, status=status, counts=summary, rows=rows)
     return report
 
 
@@ -163,11 +167,16 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--source", required=True, help="CSV path, s3:// URI, or CKAN http(s):// base URL")
+    parser.add_argument(
+        "--source",
+        default=settings.tariffs_source,
+        help="CSV path, s3:// URI, or CKAN http(s):// base URL (default: TARIFFS_SOURCE)",
+    )
     parser.add_argument("--resource-id", help="CKAN resource id (http(s) sources)")
     parser.add_argument("--on", type=date.fromisoformat, default=date.today(), help="derivation date (ISO)")
     parser.add_argument("--page-size", type=int, default=10_000, help="CKAN records per page")
     args = parser.parse_args(argv)
+    join_cluster_for_metrics(settings)
     config = TariffsJobConfig(
         source=args.source, resource_id=args.resource_id, on=args.on, page_size=args.page_size
     )

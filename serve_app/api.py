@@ -6,17 +6,23 @@ import asyncio
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
 from common.schemas import Category
+from serve_app.admin import AdminService
+from serve_app.admin import routes as admin_routes
 from serve_app.ask import HelioAssistant
 from serve_app.ask_models import AskRequest, AskResponse
 from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
+from serve_app.homologacao import HomologacaoService
+from serve_app.homologacao import routes as homologacao_routes
+from serve_app.limits import LimitsOptions, RequestLimits
+from serve_app.observability import install_observability
 from serve_app.quote import MAX_COMPATIBLE, QuoteRequest, QuoteResponse, compatible_products, quote_cart
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest, RecommendResponse
@@ -33,10 +39,13 @@ composed from the catalog in stock, with their checks, the tariff used and the f
 `POST /store/helio/quote` checks a cart as a system, suggests what is missing and prices it;
 `GET /store/helio/products/{id}/compatible` lists what goes with a module or an inverter.
 `POST /store/helio/ask` answers questions from the knowledge bases, with citations.
+`POST /store/helio/homologacao/check` checks a grid-connection package (the case as JSON and its PDF or
+text documents) against the utility's rules and says what to fix.
+`/admin/*` (bearer token): the scheduler's run history and manual job runs.
 
 Every error answers JSON `{"detail": "<message>"}`: 422 for a bad request, 404 for an unknown product in
-the path, 503 when the vector index, the query embedder or (for the solar endpoints) the catalog database
-is down.
+the path, 401 without the admin token, 413 for a body too large, 429 past the per-client rate, 503 when
+the vector index, the query embedder or (for the solar endpoints) the catalog database is down.
 """
 
 
@@ -48,7 +57,9 @@ class SearchQuery(BaseModel):
     )
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="How many products to return.")
     category: Category | None = Field(default=None, description="Only products of this category.")
-    brand: str | None = Field(default=None, description="Only this brand (case and accents ignored).")
+    brand: str | None = Field(
+        default=None, max_length=100, description="Only this brand (case and accents ignored)."
+    )
     min_power_w: float | None = Field(
         default=None,
         ge=0,
@@ -176,7 +187,7 @@ async def quote(request: QuoteRequest, recommender: KitRecommenderDep) -> QuoteR
     tags=["recommend"],
 )
 async def compatible(
-    product_id: str,
+    product_id: Annotated[str, Path(max_length=64, description="The module's or inverter's product id.")],
     recommender: KitRecommenderDep,
     uf: Annotated[
         str | None, Query(min_length=2, max_length=2, description="State for the temperatures.")
@@ -228,14 +239,24 @@ async def health(health_check: HealthCheckDep) -> JSONResponse:
 def create_search_api(
     catalog_search: CatalogSearch,
     health_check: HealthCheck,
+    *,
     kit_recommender: KitRecommender | None = None,
     assistant: HelioAssistant | None = None,
+    limits: LimitsOptions | None = None,
+    admin: AdminService | None = None,
+    homologacao: HomologacaoService | None = None,
 ) -> FastAPI:
     app = FastAPI(title="Hélio catalog search", description=API_DESCRIPTION, version="1.0.0")
     app.state.catalog_search = catalog_search
     app.state.health_check = health_check
     app.state.kit_recommender = kit_recommender
     app.state.assistant = assistant
+    app.state.admin = admin
+    app.state.homologacao = homologacao
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, options=limits or LimitsOptions())
+    install_observability(app)  # outermost: rejected requests are measured too
     app.include_router(routes)
+    app.include_router(admin_routes)
+    app.include_router(homologacao_routes)
     return app

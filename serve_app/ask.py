@@ -20,13 +20,13 @@ from typing import Any, Protocol
 
 from catalog.lexical import lexical_vector
 from catalog.query import MAX_QUERY_CHARS, SearchParams
+from common.pii import redact_context
 from common.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR
 from common.vectors.base import Hit, SearchRequest
 from models.chat import ChatMessage, ChatRequest, EngineFailure
 from models.fallback import AllEnginesFailed, FallbackChain
 from rag.answer import DONT_KNOW_ANSWER, Answer, extractive_answer, grounded_answer, is_relevant
 from rag.passages import Passage
-from rag.pii import redact_context
 from rag.prompt import build_messages, fit_passages
 from rag.retrieval import RankedHit, fuse
 from rag.routing import Route, route

@@ -12,8 +12,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from homologacao.config import HomologacaoConfig
 from models.chat_engines import ChatChainConfig
 from models.embedders import EmbedderConfig
+from serve_app.limits import LimitsOptions
 
 BUILDER_IMPORT_PATH = "serve_app.app:build_app"
 DEFAULT_SERVE_CONFIG = Path(__file__).resolve().parent / "configs" / "cpu.yaml"
@@ -90,7 +92,10 @@ class RouterOptions(DeploymentOptions):
         default=2.0, gt=0, description="Longest wait for a query embedding before answering 503."
     )
     index_timeout_s: float = Field(
-        default=2.0, gt=0, description="Longest wait for the vector index before answering 503."
+        default=5.0,
+        gt=0,
+        # Above the index owner's restart (≈2.5 s here): calls Ray replays on the new actor then succeed.
+        description="Longest wait for the vector index before answering 503.",
     )
     brands_refresh_s: float = Field(
         default=60.0, gt=0, description="How often the known brands are re-read from the index."
@@ -110,6 +115,7 @@ class RouterOptions(DeploymentOptions):
     recommend_db_timeout_s: float = Field(
         default=5.0, gt=0, description="Longest wait to connect to Postgres when loading the catalog."
     )
+    limits: LimitsOptions = Field(default_factory=LimitsOptions, description="Per-client rate, body sizes.")
 
 
 class EmbedderOptions(DeploymentOptions):
@@ -174,6 +180,9 @@ class SearchAppConfig(StrictModel):
     )
     chat_model: ChatModelOptions = Field(default_factory=ChatModelOptions)
     ask: AskOptions = Field(default_factory=AskOptions)
+    homologacao: HomologacaoConfig = Field(
+        default_factory=HomologacaoConfig, description="Limits, tolerances and sizes of the package checks."
+    )
 
     @classmethod
     def from_yaml(cls, path: Path) -> SearchAppConfig:

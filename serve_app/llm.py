@@ -13,13 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from common.pii import redact_messages
 from common.settings import Settings
 from models.chat import ChatEngine, ChatMessage, ChatRequest, ChatResult, EngineUnavailable
 from models.chat_engines import ChatChainConfig, build_engine
 from models.fallback import FallbackChain
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine, packaged_smollm2_path
 from models.openai_engine import OpenAICompatibleConfig
-from rag.pii import redact_messages
 
 log = logging.getLogger(__name__)
 

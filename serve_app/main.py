@@ -22,7 +22,9 @@ APP_NAME = "helio-search"
 def serve_api(settings: Settings, config: SearchAppConfig) -> None:
     """Start Serve's HTTP proxy, deploy the search app and block; Ctrl-C shuts Serve down."""
     init_ray(settings)
-    serve.start(http_options={"host": settings.host, "port": settings.port})
+    # A slow or stalled client cannot hold a replica: past this, Serve's proxy answers 408 and cancels it.
+    timeout_s = config.router.limits.request_timeout_s
+    serve.start(http_options={"host": settings.host, "port": settings.port, "request_timeout_s": timeout_s})
     try:
         serve.run(build_search_app(config, settings), name=APP_NAME, route_prefix="/", blocking=True)
     except KeyboardInterrupt:

@@ -20,12 +20,14 @@ from common.settings import Settings
 from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
+from serve_app.admin import AdminService, trigger_through_scheduler
 from serve_app.api import create_search_api
 from serve_app.ask import AskSettings, HelioAssistant
 from serve_app.ask_tools import SolarTool
 from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable
 from serve_app.health import HealthCheck
+from serve_app.homologacao import HomologacaoService, ProductCatalog
 from serve_app.index import VectorIndexClient
 from serve_app.llm import build_router_chain
 from serve_app.recommend import KitRecommender
@@ -71,6 +73,7 @@ class HelioRouter:
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder
         self._embed_timeout_s = options.embed_timeout_s
+        self._limits = options.limits
         index = VectorIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
         self.catalog_search = CatalogSearch(
             embed=self.embed_query,
@@ -86,8 +89,12 @@ class HelioRouter:
         )
         # The first load runs here, so a healthy replica recommends at once; Postgres down leaves the
         # endpoint answering 503 (search keeps working) until a background reload succeeds.
+        # The homologação checks read the same catalog load, keeping the specs the recommender drops.
+        product_catalog = ProductCatalog()
         self.kit_recommender = KitRecommender(
-            load_catalog=partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s),
+            load_catalog=product_catalog.remembering(
+                partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s)
+            ),
             load_tariffs=partial(load_tariffs_from_postgres, settings, options.recommend_db_timeout_s),
             atlas=load_atlas(settings),
             atlas_source=f"{settings.irradiance_uri} (Atlas Brasileiro format)",
@@ -96,13 +103,23 @@ class HelioRouter:
         self.kit_recommender.refresh()
         self.kit_recommender.start_refreshing(options.recommend_refresh_s)
         ask = config.ask
+        chain = build_router_chain(config.chat, settings, chat_model)
         self.assistant = HelioAssistant(
             embed=self.embed_query,
             index=index,
-            chain=build_router_chain(config.chat, settings, chat_model),
+            chain=chain,
             options=AskSettings(vector_name=config.embedder.vector_name, **ask.model_dump()),
             tool=SolarTool(self.kit_recommender),
             catalog_search=self.catalog_search,
+        )
+        self.homologacao = HomologacaoService(
+            product_catalog, chain if chain.engines else None, config.homologacao
+        )
+        self.admin = AdminService(
+            token=settings.admin_token,
+            dsn=partial(postgres_dsn, settings),
+            trigger=trigger_through_scheduler,
+            db_timeout_s=options.recommend_db_timeout_s,
         )
 
     async def _call_embedder(self, method: str, *args: Any) -> Any:
@@ -127,4 +144,12 @@ class HelioRouter:
         return f"{described['vector_name']} ({described['dim']}-d)"
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_search_api(self.catalog_search, self.health_check, self.kit_recommender, self.assistant)
+        return create_search_api(
+            self.catalog_search,
+            self.health_check,
+            kit_recommender=self.kit_recommender,
+            assistant=self.assistant,
+            limits=self._limits,
+            admin=self.admin,
+            homologacao=self.homologacao,
+        )

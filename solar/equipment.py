@@ -83,15 +83,22 @@ class MissingSpec(ValueError):
     pass
 
 
-def _number(specs: Mapping[str, Any], key: str, default: float | None = None) -> float:
-    value = specs.get(key)
+def as_number(value: Any) -> float | None:
+    """A spec value as a number: numbers as they are, text with a decimal comma or point; else None."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
         try:
             return float(value.replace(",", "."))
         except ValueError:
-            pass
+            return None
+    return None
+
+
+def _number(specs: Mapping[str, Any], key: str, default: float | None = None) -> float:
+    value = as_number(specs.get(key))
+    if value is not None:
+        return value
     if default is not None:
         return default
     raise MissingSpec(f"{key} missing or not a number")

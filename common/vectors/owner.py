@@ -17,12 +17,12 @@ from typing import Any
 import ray
 from ray.actor import ActorHandle
 
+from common.embedded import RAY_NAMESPACE, long_lived_actor
 from common.settings import Settings
 from common.vectors.base import CollectionSpec, Hit, SearchRequest, VectorPoint
 from common.vectors.factory import open_vector_store
 
 ACTOR_NAME = "helio-vector-index"
-RAY_NAMESPACE = "ysh"
 # Threads serving calls at once: searches release the GIL inside the engine, so they run in
 # parallel and are never queued behind a long upsert.
 MAX_CONCURRENCY = 16
@@ -84,21 +84,12 @@ class VectorIndexActor:
 
 def vector_index(settings: Settings) -> ActorHandle:
     """The owner actor, started on first use and shared by every job and deployment of the cluster."""
-    options: dict[str, Any] = {
-        "name": ACTOR_NAME,
-        "namespace": RAY_NAMESPACE,
-        "lifetime": "detached",
-        "get_if_exists": True,
-        "num_cpus": 0,  # mostly waits on I/O and engine threads; never holds a job's or Serve's CPU
-        "max_concurrency": MAX_CONCURRENCY,
-        "max_restarts": -1,
-        "max_task_retries": MAX_TASK_RETRIES,
-    }
+    options: dict[str, Any] = {"max_concurrency": MAX_CONCURRENCY, "max_task_retries": MAX_TASK_RETRIES}
     if not settings.qdrant_url:
         # Edge shards live on one node's disk; the head node is where the embedded default keeps them.
         options["resources"] = {"node:__internal_head__": 0.001}
     # Any: Ray's stubs do not know the actor's methods.
-    handle: Any = ray.remote(VectorIndexActor).options(**options).remote(settings)
+    handle: Any = long_lived_actor(VectorIndexActor, ACTOR_NAME, **options).remote(settings)
     serving = ray.get(handle.location.remote())
     if serving != _store_location(settings):
         raise RuntimeError(

@@ -365,11 +365,6 @@ def test_an_unreadable_xlsx_is_one_reject_for_the_whole_file(data: bytes, code: 
     [
         ("solar_nordeste", b"", "bad_header"),
         ("solar_nordeste", b"sku;nome\r\nA;B\r\n", "bad_header"),
-        (  # a field over the csv module's size limit: the file cannot be split into rows
-            "greenvolt",
-            csv_file(GREENVOLT, [line(GREENVOLT, GREENVOLT_PANEL)]) + b'"' + b"x" * 200_000 + b'"\r\n',
-            "unreadable_file",
-        ),
     ],
 )
 def test_an_unreadable_csv_is_one_reject_for_the_whole_file(name: str, data: bytes, code: str) -> None:

@@ -63,3 +63,16 @@ def test_no_secret_goes_into_the_image() -> None:
     )
     ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".env", ".data", ".venv"} <= set(ignored)
+
+
+def test_the_gpu_embedding_job_fits_the_gpu_workers() -> None:
+    from ray_jobs.embed_catalog import EmbedJobConfig
+
+    config = EmbedJobConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "configs" / "embed-gpu.yaml")
+    assert config.embedder.device == "cuda" and 0 < config.num_gpus_per_actor <= 1
+    gpu_nodes = [
+        node for node in NODE_TYPES.values() if any("accelerator_type" in r for r in node["resources"])
+    ]
+    # Each GPU node has one GPU (cluster.yaml): the whole pool must be placeable at once.
+    gpus = sum(node["max_workers"] for node in gpu_nodes)
+    assert config.max_actors * config.num_gpus_per_actor <= gpus

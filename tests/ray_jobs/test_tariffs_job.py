@@ -52,6 +52,16 @@ def test_the_sample_loads_and_a_second_run_writes_nothing(fresh_settings: Settin
         scalar(fresh_settings, "SELECT count(*) FROM job_runs WHERE job = 'tariffs' AND status = 'succeeded'")
         == 2
     )
+    # The numbers every job reports (the scheduler's history reads them): the second run wrote nothing.
+    with postgres.connect(fresh_settings.database_url or "") as conn:
+        counts = [
+            {key: row["counts"][key] for key in ("read", "accepted", "written", "rejected")}
+            for row in conn.execute("SELECT counts FROM job_runs WHERE job = 'tariffs' ORDER BY id")
+        ]
+    assert counts == [
+        {"read": SAMPLE_ROWS, "accepted": SAMPLE_ROWS, "written": SAMPLE_ROWS, "rejected": 0},
+        {"read": SAMPLE_ROWS, "accepted": SAMPLE_ROWS, "written": 0, "rejected": 0},
+    ]
 
 
 def test_the_derived_tariff_is_tusd_plus_te_of_its_row(fresh_settings: Settings) -> None:

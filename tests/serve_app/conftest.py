@@ -6,8 +6,10 @@ from datetime import date
 
 import pytest
 
-from catalog.merge import MergedCatalog
+from catalog.merge import MergedCatalog, offer_hash, product_hash
 from catalog.sample_data.merged import merged_sample
+from common import postgres
+from common.catalog_store import apply_catalog_changes
 from common.schemas import Offer, Product
 from serve_app.recommend import KitRecommender
 
@@ -29,3 +31,18 @@ def recommender(catalog: tuple[list[Product], list[Offer]]) -> KitRecommender:
     recommender = KitRecommender(load_catalog=lambda: catalog, max_options=5, today=lambda: TODAY)
     assert recommender.refresh()
     return recommender
+
+
+def load_into_postgres(dsn: str, sample: MergedCatalog) -> None:
+    """The sample's products and offers in a migrated catalog, as the ETL writes them."""
+    with postgres.connect(dsn) as conn:
+        postgres.migrate(conn)
+        apply_catalog_changes(
+            conn,
+            products=[(p, product_hash(p)) for p in sample.products.values()],
+            offers=[
+                (o, sample.offer_files[key], offer_hash(o, sample.offer_files[key]))
+                for key, o in sample.offers.items()
+            ],
+            removed_offers=[],
+        )

@@ -12,9 +12,8 @@ import pytest
 from pydantic import ValidationError
 from ray import serve
 
-from catalog.merge import MergedCatalog, offer_hash, product_hash
+from catalog.merge import MergedCatalog
 from common import postgres
-from common.catalog_store import apply_catalog_changes
 from common.offer_store import catalog_with_offers
 from common.schemas import Offer, Product
 from common.settings import Settings
@@ -25,7 +24,7 @@ from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest
 from serve_app.tariff_book import TariffBook
 from tests.conftest import free_port, new_database
-from tests.serve_app.conftest import TODAY
+from tests.serve_app.conftest import TODAY, load_into_postgres
 
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
 
@@ -168,20 +167,6 @@ def test_catalog_down_is_503_and_a_later_refresh_recovers(
 
 
 # ---------------------------------------------------------------- end to end through Serve
-
-
-def load_into_postgres(dsn: str, sample: MergedCatalog) -> None:
-    with postgres.connect(dsn) as conn:
-        postgres.migrate(conn)
-        apply_catalog_changes(
-            conn,
-            products=[(p, product_hash(p)) for p in sample.products.values()],
-            offers=[
-                (o, sample.offer_files[key], offer_hash(o, sample.offer_files[key]))
-                for key, o in sample.offers.items()
-            ],
-            removed_offers=[],
-        )
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Redaction of personal data (LGPD, DOMAIN.md §7) before a question, history or context leaves for a
-third-party service.
+third-party service, and before a log line is written (`common/logs.py`).
 
 What is caught, and how sure it is:
 - CPF and CNPJ: formatted ones (`529.982.247-25`, `11.222.333/0001-81`, also the alphanumeric CNPJ) and

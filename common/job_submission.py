@@ -1,0 +1,88 @@
+"""Submitting job runs: the Ray Job Submission API, and an in-process twin that runs the same entrypoint
+as a local subprocess (same interface, for tests of scheduling logic that need no Ray)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import threading
+from typing import IO, Literal, Protocol, cast
+
+JobState = Literal["pending", "running", "succeeded", "failed", "stopped", "unknown"]
+TERMINAL: frozenset[JobState] = frozenset({"succeeded", "failed", "stopped"})
+LOG_TAIL_CHARS = 2000
+
+
+class JobBackend(Protocol):
+    def submit(self, *, entrypoint: str, submission_id: str, env: dict[str, str]) -> None: ...
+
+    def state(self, submission_id: str) -> JobState: ...
+
+    def failure(self, submission_id: str) -> str:
+        """Why a failed run failed: the backend's message and the tail of its logs."""
+        ...
+
+
+class RayJobs:
+    """Runs through the Ray Job Submission API, so every run shows in the dashboard with its logs.
+    `address` is the dashboard URL; None: the dashboard of the cluster this process is connected to,
+    found through its GCS (Ray's own lookup without an address picks any Ray on the machine, and fails
+    when there are several)."""
+
+    def __init__(self, address: str | None = None) -> None:
+        import ray
+        from ray.job_submission import JobSubmissionClient
+
+        self._client = JobSubmissionClient(address or ray.get_runtime_context().gcs_address)
+
+    def submit(self, *, entrypoint: str, submission_id: str, env: dict[str, str]) -> None:
+        self._client.submit_job(
+            entrypoint=entrypoint, submission_id=submission_id, runtime_env={"env_vars": env}
+        )
+
+    def state(self, submission_id: str) -> JobState:
+        try:
+            status = self._client.get_job_status(submission_id)
+        except RuntimeError:  # the dashboard forgot it (cluster restarted)
+            return "unknown"
+        return cast(JobState, status.value.lower())
+
+    def failure(self, submission_id: str) -> str:
+        info = self._client.get_job_info(submission_id)
+        logs = self._client.get_job_logs(submission_id)
+        return f"{info.message or 'failed'}\n{logs[-LOG_TAIL_CHARS:]}".strip()
+
+
+class LocalProcessJobs:
+    """In-process twin of `RayJobs`: each entrypoint runs in a shell subprocess of this process."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, subprocess.Popen[str]] = {}
+        self._logs: dict[str, IO[str]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, *, entrypoint: str, submission_id: str, env: dict[str, str]) -> None:
+        with self._lock:
+            if submission_id in self._runs:
+                raise ValueError(f"submission {submission_id} already exists")
+            # Closed with this object; a file, not a pipe, so a chatty job never blocks on its output.
+            log = self._logs[submission_id] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+            self._runs[submission_id] = subprocess.Popen(
+                entrypoint, shell=True, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+            )
+
+    def state(self, submission_id: str) -> JobState:
+        with self._lock:
+            process = self._runs.get(submission_id)
+        if process is None:
+            return "unknown"
+        code = process.poll()
+        if code is None:
+            return "running"
+        return "succeeded" if code == 0 else "failed"
+
+    def failure(self, submission_id: str) -> str:
+        process, log = self._runs[submission_id], self._logs[submission_id]
+        process.wait()
+        log.seek(0)
+        return f"exit code {process.returncode}\n{log.read()[-LOG_TAIL_CHARS:]}".strip()

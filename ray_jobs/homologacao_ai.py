@@ -1,0 +1,199 @@
+"""homologacao-ai: a case for each newly placed order, checked, stored, and its status sent to the ERP.
+
+    python -m ray_jobs.homologacao_ai
+    python -m ray_jobs.homologacao_ai --documents s3://bucket/homologacao --no-send
+    ray job submit --working-dir . -- python -m ray_jobs.homologacao_ai
+
+Orders come from the `orders` table, which both the ERP sync and the Kafka order consumer fill
+(`common.erp_store.apply_order` sets `placed_at` the first time an order shows placed). Each placed
+order without a case is turned into one (`homologacao.orders.case_from_order`), its documents are read
+from `<documents>/<order_id>/` (PDF or text; JSON metadata next to them is ignored), checked with the
+same rules as the endpoint (patterns only: no chat engine in a batch job), stored, and committed one
+order at a time. An order whose folder has no document yet is left for a later run; one that cannot
+make a case (no consumer unit, no catalog module or inverter) goes to `erp_rejects` with its reason.
+Then every stored check the ERP has not accepted yet is posted through `ErpClient`, so a run that
+crashed, or an ERP that was down, is caught up by the next run without checking again.
+
+Why no Ray Data: a run handles the orders placed since the last one (a handful, each a few PDFs read
+in milliseconds) against one Postgres connection; spreading them over workers would cost more than
+the work. It runs the same under `ray job submit`, on the head node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from common import erp_store, postgres
+from common import homologacao_store as store
+from common.embedded import join_cluster_for_metrics, postgres_dsn
+from common.erp_client import ErpClient, ErpError
+from common.offer_store import catalog_with_offers
+from common.settings import Settings, get_settings
+from common.storage import object_store
+from homologacao.case import Case, Equipment, equipment_from_specs
+from homologacao.check import CheckResult, check_package, read_package
+from homologacao.config import HomologacaoConfig
+from homologacao.items import Item
+from homologacao.orders import case_from_order
+from ray_jobs.progress import say
+
+JOB_NAME = "homologacao-ai"
+REJECT_KIND = "homologacao"
+
+
+class HomologacaoJobConfig(BaseModel):
+    documents: str = Field(description="Folder or s3:// URI with one subfolder of documents per order id.")
+    send: bool = Field(default=True, description="Post each check's status to the ERP (needs ERP_URL).")
+    check: HomologacaoConfig = Field(default_factory=HomologacaoConfig, description="The rules' numbers.")
+
+
+class HomologacaoJobReport(BaseModel):
+    run_id: int
+    read: int = Field(description="Placed orders without a case.")
+    written: int = Field(description="Cases opened and checked.")
+    rejected: int = Field(description="Orders that cannot make a case (kept in erp_rejects).")
+    waiting: int = Field(description="Orders whose documents are not there yet.")
+    sent: int = Field(description="Check statuses the ERP accepted.")
+    send_failed: int = Field(description="Check statuses left for the next run.")
+    statuses: dict[str, int] = Field(description="Checks written, by status.")
+
+
+def load_catalog(conn: Any) -> dict[str, Equipment]:
+    products, _ = catalog_with_offers(conn, in_stock_only=False)
+    return {p.id: equipment_from_specs(p.id, p.category, p.brand, p.model, p.specs) for p in products}
+
+
+def order_files(documents: str, order_id: str, settings: Settings) -> list[tuple[str, bytes]]:
+    folder = object_store(f"{documents.rstrip('/')}/{order_id}", settings)
+    try:
+        names = [name for name in folder.list_files() if not name.lower().endswith(".json")]
+    except FileNotFoundError:
+        return []
+    return [(name, folder.read_bytes(name)) for name in names]
+
+
+def check_case(
+    case: Case, catalog: Mapping[str, Equipment], files: list[tuple[str, bytes]], config: HomologacaoConfig
+) -> CheckResult:
+    documents, problems = read_package(files, config)
+    return asyncio.run(check_package(case, documents, problems, catalog, config))
+
+
+def erp_items(items: list[Item]) -> list[dict[str, Any]]:
+    return [
+        {"name": i.rule, "ok": i.ok, "detail": i.message, "severity": i.severity, "fix": i.fix} for i in items
+    ]
+
+
+def send_unsent(conn: Any, client: ErpClient) -> tuple[int, int]:
+    """(sent, failed); a failure is kept on its check and retried next run."""
+    sent = failed = 0
+    for check in store.unsent_checks(conn):
+        assert check.order_id is not None
+        try:
+            client.post_homologacao_check(check.order_id, check.result.status, erp_items(check.result.items))
+        except ErpError as error:
+            store.mark_sent(conn, check_id=check.id, error=str(error))
+            failed += 1
+        else:
+            store.mark_sent(conn, check_id=check.id)
+            sent += 1
+        conn.commit()
+    return sent, failed
+
+
+def run(config: HomologacaoJobConfig, settings: Settings, client: ErpClient | None) -> HomologacaoJobReport:
+    with postgres.connect(postgres_dsn(settings)) as conn:
+        postgres.migrate(conn, erp_store.SCHEMA, store.SCHEMA)  # the orders table is the ERP sync's
+        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
+        counts: Counter[str] = Counter()
+        statuses: Counter[str] = Counter()
+        try:
+            catalog = load_catalog(conn)
+            orders = store.placed_orders_without_case(conn)
+            for order in orders:
+                files = order_files(config.documents, order.order_id, settings)
+                if not files:
+                    counts["waiting"] += 1
+                    continue
+                try:
+                    case = case_from_order(order, catalog)
+                except ValueError as error:  # NotACase, or a consumer unit our case model refuses
+                    reason = str(error).splitlines()[0][:300]
+                    raw = order.model_dump(mode="json")
+                    erp_store.record_reject(
+                        conn, kind=REJECT_KIND, key=order.order_id, raw=raw, reason=reason
+                    )
+                    conn.commit()
+                    counts["rejected"] += 1
+                    continue
+                result = check_case(case, catalog, files, config.check)
+                store.open_case(conn, case=case, documents=f"{config.documents.rstrip('/')}/{order.order_id}")
+                store.record_check(conn, result=result, run_id=run_id)
+                conn.commit()  # one order at a time: a crash keeps what is done
+                counts["written"] += 1
+                statuses[result.status] += 1
+            sent, failed = send_unsent(conn, client) if client is not None and config.send else (0, 0)
+            report = HomologacaoJobReport(
+                run_id=run_id,
+                read=len(orders),
+                written=counts["written"],
+                rejected=counts["rejected"],
+                waiting=counts["waiting"],
+                sent=sent,
+                send_failed=failed,
+                statuses=dict(statuses),
+            )
+        except Exception as error:
+            conn.rollback()
+            postgres.finish_run(conn, run_id=run_id, status="failed", counts=dict(counts), error=repr(error))
+            raise
+        rows = postgres.RowCounts(
+            read=report.read,
+            accepted=report.read - report.rejected,
+            written=report.written,
+            rejected=report.rejected,
+        )
+        summary = report.model_dump(mode="json")
+        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=summary, rows=rows)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m ray_jobs.homologacao_ai",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    default_documents = str(settings.data_dir / "homologacao")
+    parser.add_argument("--documents", default=default_documents, help="folder or s3:// URI of the documents")
+    parser.add_argument("--no-send", action="store_true", help="store the checks without posting them")
+    args = parser.parse_args(argv)
+    join_cluster_for_metrics(settings)
+    config = HomologacaoJobConfig(documents=args.documents, send=not args.no_send)
+    client = ErpClient.from_settings(settings) if settings.erp_url and config.send else None
+    if client is None and config.send:
+        say("ERP_URL is not set: checks are stored, and sent by a later run that has it")
+    try:
+        report = run(config, settings, client)
+    finally:
+        if client is not None:
+            client.close()
+    say(
+        f"homologacao-ai: {report.read} placed order(s) without a case; {report.written} checked "
+        f"{report.statuses}, {report.rejected} rejected, {report.waiting} waiting for documents; "
+        f"{report.sent} status(es) sent to the ERP, {report.send_failed} left for the next run"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""The scheduler: fires each job of `ray_jobs/schedules.yaml` on its cron and submits it as a Ray job.
+
+    python -m ray_jobs.scheduler start            # the long-lived scheduler actor (detached)
+    python -m ray_jobs.scheduler list             # jobs, schedules, next fire, last run
+    python -m ray_jobs.scheduler run NAME [--wait]
+    python -m ray_jobs.scheduler history [--job NAME] [--limit N]
+
+APScheduler fires the cron triggers (coalescing missed fires into one, within a grace window); each run
+goes through the Ray Job Submission API, so it shows in the dashboard with its logs. A partial unique
+index in Postgres keeps one run per job at a time: a fire while one runs is recorded as `skipped`. A
+failed run is retried with exponential backoff up to the policy's attempts. A scheduler that restarts
+reconciles its `running` rows with what Ray says of their submissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from pydantic import SecretStr
+
+from common import postgres, run_history
+from common.embedded import RAY_NAMESPACE, connect_to_cluster, long_lived_actor, postgres_dsn, worker_env
+from common.job_submission import TERMINAL, JobBackend, RayJobs
+from common.run_history import SCHEDULER_ACTOR, AlreadyRunning, ScheduledRun, Trigger, TriggerOutcome
+from common.settings import Settings, get_settings
+from ray_jobs.schedules import JobInfo, SchedulerConfig, idle_reason, job_infos
+
+log = logging.getLogger(__name__)
+
+
+def job_env(settings: Settings, submission_id: str) -> dict[str, str]:
+    """The environment a submitted run starts with: this project importable, its `python` first on PATH,
+    the settings this scheduler was given (so the run sees the same database and data), and the
+    submission id the job records with its counts. Secrets are left out: runtime envs show in the
+    dashboard, so jobs get them from the nodes' environment like every other process there."""
+    env = worker_env()
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    for name in sorted(settings.model_fields_set | {"data_dir"}):
+        value = getattr(settings, name)
+        if value is None or isinstance(value, SecretStr):
+            continue
+        env[name.upper()] = str(value)
+    dsn = postgres_dsn(settings)
+    if not urlsplit(dsn).password:
+        env["DATABASE_URL"] = dsn
+    else:
+        env.pop("DATABASE_URL", None)
+    env["JOB_SUBMISSION_ID"] = submission_id
+    return env
+
+
+class JobScheduler:
+    """Plain class (the actor below wraps it): cron triggers, submissions, watching, retries."""
+
+    def __init__(
+        self,
+        config: SchedulerConfig,
+        settings: Settings,
+        backend: JobBackend,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self._settings = settings
+        self._backend = backend
+        self._now = now
+        self._dsn = postgres_dsn(settings)
+        self._stopped = threading.Event()  # watchers leave their runs to the next scheduler's reconciliation
+        self._scheduler = BackgroundScheduler(
+            timezone=ZoneInfo(config.timezone),
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": config.misfire_grace_s,
+            },
+        )
+
+    def start(self) -> None:
+        with postgres.connect(self._dsn) as conn:
+            postgres.migrate(conn, run_history.SCHEMA)
+        self._reconcile()
+        for name, job in self.config.jobs.items():
+            reason = idle_reason(job, self._settings)
+            if reason is not None:
+                log.info("scheduler: %s %s", name, reason)
+                continue
+            self._scheduler.add_job(self._fire, self.config.trigger(name), args=(name,), id=name, name=name)
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        self._stopped.set()
+        self._scheduler.shutdown(wait=False)
+
+    def jobs(self) -> list[JobInfo]:
+        return job_infos(self.config, self._settings, self._now())
+
+    def trigger(self, job: str, trigger: Trigger = "manual", attempt: int = 1) -> TriggerOutcome:
+        """Start a run now; it runs in the background and its outcome lands in the history."""
+        schedule = self.config.jobs.get(job)
+        if schedule is None:
+            return TriggerOutcome(
+                status="unknown_job", message=f"no job named {job!r}; jobs: {sorted(self.config.jobs)}"
+            )
+        reason = idle_reason(schedule, self._settings)
+        if reason is not None:
+            return TriggerOutcome(status="idle", message=f"{job} is {reason}")
+        with postgres.connect(self._dsn) as conn:
+            try:
+                run_id = run_history.start_run(conn, job=job, trigger=trigger, attempt=attempt)
+            except AlreadyRunning as running:
+                return TriggerOutcome(status="already_running", message=str(running), run_id=running.run_id)
+            submission_id = f"{job}-{run_id}-{uuid.uuid4().hex[:8]}"
+            try:
+                self._backend.submit(
+                    entrypoint=schedule.entrypoint,
+                    submission_id=submission_id,
+                    env=job_env(self._settings, submission_id),
+                )
+            except Exception as error:  # the dashboard down, a bad runtime env
+                run_history.finish_run(conn, run_id=run_id, status="failed", error=f"submit: {error}")
+                self._retry_later(job, attempt)
+                return TriggerOutcome(
+                    status="submit_failed", message=f"{job}: submission failed: {error}", run_id=run_id
+                )
+            run_history.set_submission(conn, run_id=run_id, submission_id=submission_id)
+        self._watch(job, run_id, submission_id, attempt)
+        return TriggerOutcome(
+            status="submitted", message=f"{job} submitted as {submission_id}", run_id=run_id
+        )
+
+    def history(self, job: str | None = None, limit: int = 50) -> list[ScheduledRun]:
+        with postgres.connect(self._dsn) as conn:
+            return run_history.history(conn, job=job, limit=limit)
+
+    def _fire(self, job: str) -> None:
+        outcome = self.trigger(job, "cron")
+        log.info("scheduler: %s fired: %s", job, outcome.message)
+
+    def _watch(self, job: str, run_id: int, submission_id: str, attempt: int) -> None:
+        thread = threading.Thread(
+            target=self._wait_for, args=(job, run_id, submission_id, attempt), daemon=True
+        )
+        thread.start()
+
+    def _wait_for(self, job: str, run_id: int, submission_id: str, attempt: int) -> None:
+        state = self._backend.state(submission_id)
+        while state not in TERMINAL and state != "unknown":
+            if self._stopped.wait(self.config.poll_s):
+                return
+            state = self._backend.state(submission_id)
+        error = None
+        if state == "failed":
+            error = self._backend.failure(submission_id)
+        elif state != "succeeded":
+            error = f"ray job {submission_id} is {state}"
+        while True:
+            try:
+                with postgres.connect(self._dsn) as conn:
+                    run_history.finish_run(
+                        conn, run_id=run_id, status="succeeded" if error is None else "failed", error=error
+                    )
+                break
+            except psycopg.OperationalError as db_error:  # Postgres restarting: the outcome must land
+                log.warning("scheduler: recording %s failed (%s); retrying", submission_id, db_error)
+                if self._stopped.wait(max(self.config.poll_s, 5)):
+                    return
+        if error is not None:
+            self._retry_later(job, attempt)
+
+    def _retry_later(self, job: str, failed_attempt: int) -> None:
+        delay = self.config.policy(job).delay_s(failed_attempt)
+        if delay is None:
+            log.warning("scheduler: %s failed %d times; no retry left", job, failed_attempt)
+            return
+        self._scheduler.add_job(
+            self.trigger,
+            DateTrigger(self._now() + timedelta(seconds=delay)),
+            args=(job, "retry", failed_attempt + 1),
+            name=f"{job} retry {failed_attempt + 1}",
+        )
+
+    def _reconcile(self) -> None:
+        """Runs left `running` by a scheduler that stopped: watch them again, or close them."""
+        with postgres.connect(self._dsn) as conn:
+            for run in run_history.running(conn):
+                if run.submission_id is None:
+                    run_history.finish_run(
+                        conn, run_id=run.id, status="failed", error="scheduler stopped before submitting"
+                    )
+                else:
+                    self._watch(run.job, run.id, run.submission_id, run.attempt)
+
+
+class SchedulerActor:
+    """The detached Ray actor that owns one JobScheduler for the cluster."""
+
+    def __init__(self, config: SchedulerConfig, settings: Settings) -> None:
+        self._scheduler = JobScheduler(config, settings, RayJobs(config.dashboard_url))
+        self._scheduler.start()
+
+    def jobs(self) -> list[JobInfo]:
+        return self._scheduler.jobs()
+
+    def trigger(self, job: str) -> TriggerOutcome:
+        return self._scheduler.trigger(job)
+
+
+def start(settings: Settings, config: SchedulerConfig | None = None) -> Any:
+    """The scheduler actor, created if it is not running (one per Ray namespace; Ray must be connected)."""
+    import ray
+
+    config = config or SchedulerConfig.from_yaml(settings.schedules_config)
+    handle: Any = long_lived_actor(SchedulerActor, SCHEDULER_ACTOR).remote(
+        config, settings
+    )  # Any: Ray's stubs do not know the actor's methods
+    ray.get(handle.jobs.remote())  # surfaces a failed start (bad config, no database) here
+    return handle
+
+
+def running_scheduler() -> Any | None:
+    """The scheduler actor's handle, or None when none runs (Ray must be connected)."""
+    import ray
+
+    try:
+        return ray.get_actor(SCHEDULER_ACTOR, namespace=RAY_NAMESPACE)
+    except ValueError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ray_jobs.scheduler",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("start", help="start the scheduler actor (detached) and exit")
+    commands.add_parser("list", help="jobs, schedules and next fire times")
+    run = commands.add_parser("run", help="run a job now")
+    run.add_argument("name")
+    run.add_argument("--wait", action="store_true", help="wait for the run to finish")
+    history = commands.add_parser("history", help="recent runs, newest first")
+    history.add_argument("--job")
+    history.add_argument("--limit", type=int, default=20)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    config = SchedulerConfig.from_yaml(settings.schedules_config)
+    if args.command == "start":
+        connect_to_cluster(settings)
+        start(settings, config)
+        print(f"scheduler {SCHEDULER_ACTOR} running")
+        return 0
+    if args.command == "list":
+        for info in job_infos(config, settings, datetime.now(UTC)):
+            when = info.idle or f"next {info.next_run:%Y-%m-%d %H:%M %Z}"
+            print(f"{info.name:<16} {info.cron:<14} {when}\n{'':<16} {info.entrypoint}")
+        return 0
+    if args.command == "history":
+        with postgres.connect(postgres_dsn(settings)) as conn:
+            postgres.migrate(conn, run_history.SCHEMA)
+            runs = run_history.history(conn, job=args.job, limit=args.limit)
+        print_runs(runs)
+        return 0
+    return run_now(settings, args.name, wait=args.wait)
+
+
+def run_now(settings: Settings, name: str, *, wait: bool) -> int:
+    """Through the scheduler actor (started if needed), so the no-overlap rule holds."""
+    import ray
+
+    try:
+        connect_to_cluster(settings)
+    except ConnectionError:
+        print("no Ray cluster is running here: start one with `make run`, or set RAY_ADDRESS")
+        return 2
+    handle = running_scheduler() or start(settings)
+    outcome: TriggerOutcome = ray.get(handle.trigger.remote(name))
+    print(outcome.message)
+    if outcome.status != "submitted" or outcome.run_id is None:
+        return 2
+    if not wait:
+        return 0
+    with postgres.connect(postgres_dsn(settings)) as conn:
+        while True:
+            run = next(r for r in run_history.history(conn, job=name, limit=20) if r.id == outcome.run_id)
+            if run.status != "running":
+                print_runs([run])
+                return 0 if run.status == "succeeded" else 1
+            time.sleep(2)
+
+
+def print_runs(runs: list[ScheduledRun]) -> None:
+    print(
+        f"{'id':>5} {'job':<16} {'trigger':<7} {'try':>3} {'status':<9} {'started':<16} read/written/rejected"
+    )
+    for run in runs:
+        counts = "/".join(
+            "–" if value is None else str(value) for value in (run.read, run.written, run.rejected)
+        )
+        print(
+            f"{run.id:>5} {run.job:<16} {run.trigger:<7} {run.attempt:>3} {run.status:<9} "
+            f"{run.started_at:%Y-%m-%d %H:%M} {counts}"
+            + (f"\n      {run.error.splitlines()[0]}" if run.error else "")
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The KubeRay manifests in deploy/kuberay agree with the scheduler's config and the cluster's invariants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from common.settings import PROJECT_ROOT
+from ray_jobs.schedules import SchedulerConfig
+
+KUBERAY = PROJECT_ROOT / "deploy" / "kuberay"
+
+
+def manifests() -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted(KUBERAY.glob("*.yaml")):
+        documents += [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc]
+    return documents
+
+
+def test_every_manifest_is_a_kuberay_resource() -> None:
+    kinds = sorted({doc["kind"] for doc in manifests()})
+    assert kinds == ["RayCluster", "RayCronJob", "RayJob"]
+    assert all(doc["apiVersion"] == "ray.io/v1" for doc in manifests())
+
+
+def test_cron_jobs_match_the_scheduler_config() -> None:
+    config = SchedulerConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "schedules.yaml")
+    crons = [doc for doc in manifests() if doc["kind"] == "RayCronJob"]
+    by_entry = {doc["spec"]["jobTemplate"]["entrypoint"].split(" --")[0]: doc["spec"] for doc in crons}
+    for name, job in config.jobs.items():
+        spec = by_entry[job.entrypoint]
+        assert spec["schedule"] == job.cron, name
+        assert spec["timeZone"] == config.timezone, name
+        assert spec["jobTemplate"]["backoffLimit"] == config.policy(name).max_attempts - 1, name
+    assert len(crons) == len(config.jobs)
+
+
+def test_cluster_head_runs_no_work_and_gpu_workers_scale_from_zero() -> None:
+    [cluster] = [doc for doc in manifests() if doc["kind"] == "RayCluster"]
+    assert cluster["spec"]["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    groups = {group["groupName"]: group for group in cluster["spec"]["workerGroupSpecs"]}
+    gpu = [g for g in groups.values() if "nvidia.com/gpu" in str(g["template"])]
+    assert gpu and all(group["minReplicas"] == 0 for group in gpu)
+    jobs = [doc for doc in manifests() if doc["kind"] in ("RayJob", "RayCronJob")]
+    for job in jobs:
+        spec = job["spec"].get("jobTemplate", job["spec"])
+        assert spec["clusterSelector"] == {"ray.io/cluster": cluster["metadata"]["name"]}

@@ -1,0 +1,38 @@
+"""Sample packages as the rules see them: the case, its documents as read text, and the catalog facts.
+
+Built in memory from `homologacao.samples` (no PDF round trip: the reading tests cover that)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homologacao.case import Case, Equipment
+from homologacao.check import CheckResult, evaluate
+from homologacao.config import HomologacaoConfig
+from homologacao.documents import Document, classified
+from homologacao.samples import DEFAULT_SYSTEM, SampleSystem, build_case, package_texts
+
+CONFIG = HomologacaoConfig()
+
+
+@dataclass(frozen=True)
+class TextPackage:
+    case: Case
+    documents: list[Document]
+    catalog: dict[str, Equipment]
+
+    def check(self, config: HomologacaoConfig = CONFIG) -> CheckResult:
+        return evaluate(self.case, self.documents, [], self.catalog, config)
+
+
+def text_package(
+    system: SampleSystem = DEFAULT_SYSTEM, *, inverter_id: str | None = None, name: str = "teste"
+) -> TextPackage:
+    documents = [classified(file, tuple(pages)) for file, pages in package_texts(system).items()]
+    catalog = {system.inverter.product_id: system.inverter, system.module.product_id: system.module}
+    return TextPackage(build_case(name, system, inverter_id=inverter_id), documents, catalog)
+
+
+def failed(result: CheckResult) -> dict[str, str]:
+    """Rule → severity of each failing item."""
+    return {item.rule: item.severity for item in result.items if not item.ok}
