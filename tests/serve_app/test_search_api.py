@@ -38,7 +38,9 @@ TEST_CONFIG = {
     "router": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
     "query_embedder": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
     "chat_model": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
-    "chat": {"engines": [{"kind": "llama_cpp", "n_threads": 1, "max_tokens": 48}], "timeout_s": 60},
+    # 3 s: once its replica is killed, the ChatModel's requests wait for the replacement Serve starts;
+    # the chain must give up on it before that one answers, or "model down" would depend on timing.
+    "chat": {"engines": [{"kind": "llama_cpp", "n_threads": 1, "max_tokens": 48}], "timeout_s": 3},
 }
 
 
@@ -216,7 +218,10 @@ def test_chat_model_down_gives_the_extractive_answer(api: httpx.Client) -> None:
     ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
     body = ask(api, question="Vocês têm inversor de 5 kW?").json()
     assert body["engine"] == "extractive" and body["citations"]
-    assert body["fallback"][0]["engine"] == "llama_cpp:SmolLM2-135M-Instruct.Q4_1"
+    [skipped] = body["fallback"]
+    assert skipped["engine"] == "llama_cpp:SmolLM2-135M-Instruct.Q4_1"
+    # The dead replica's error, or the chain's timeout while Serve brings up a replacement.
+    assert "chat model deployment failed" in skipped["reason"] or "timed out" in skipped["reason"], skipped
 
 
 def test_embedder_down_gives_503_then_recovers(api: httpx.Client) -> None:
