@@ -62,6 +62,14 @@ class DeploymentOptions(StrictModel):
         default=None, description="Scale between min and max replicas on ongoing requests."
     )
     max_ongoing_requests: int = Field(default=32, ge=1, description="Requests one replica accepts at once.")
+    max_queued_requests: int = Field(
+        default=-1,
+        ge=-1,
+        description=(
+            "Requests callers may queue for the deployment beyond that; past it a call fails at once "
+            "(back-pressure) instead of waiting. -1: no limit."
+        ),
+    )
     ray_actor_options: ActorOptions = Field(default_factory=ActorOptions)
 
     @model_validator(mode="after")
@@ -76,6 +84,8 @@ class DeploymentOptions(StrictModel):
             "max_ongoing_requests": self.max_ongoing_requests,
             "ray_actor_options": self.ray_actor_options.model_dump(exclude_none=True),
         }
+        if self.max_queued_requests != -1:
+            options["max_queued_requests"] = self.max_queued_requests
         if self.autoscaling_config is not None:
             options["autoscaling_config"] = self.autoscaling_config.model_dump()
         else:

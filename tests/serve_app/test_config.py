@@ -52,6 +52,13 @@ def test_from_yaml_needs_our_application(tmp_path: Path) -> None:
         SearchAppConfig.from_yaml(path)
 
 
+def test_the_chat_model_sheds_load_instead_of_queueing() -> None:
+    """Past its queue a call fails at once, so the chain answers extractively rather than waiting."""
+    shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG).chat_model.serve_options()
+    assert shipped["max_queued_requests"] == 2 and shipped["max_ongoing_requests"] == 2
+    assert "max_queued_requests" not in SearchAppConfig().router.serve_options()  # Serve's default: none
+
+
 def test_deployment_options_fixed_or_autoscaled() -> None:
     config = SearchAppConfig.model_validate(
         {
