@@ -22,6 +22,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+# The request names of locustfile.py's tasks: a short run may never draw the rarest one, and the report
+# still lists it, with no requests, rather than leave it out.
+ENDPOINTS = ("search", "recommend", "ask")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _DURATION = re.compile(r"(\d+)([sm]?)")
 
@@ -40,8 +43,15 @@ def loopback_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _figures(row: dict[str, str]) -> dict[str, float]:
+def _figures(row: dict[str, str]) -> dict[str, float | None]:
     requests = int(row["Request Count"])
+    if not requests:
+        return dict.fromkeys(["p50_ms", "p95_ms", "p99_ms"], None) | {
+            "requests": 0,
+            "failures": 0,
+            "throughput_rps": 0.0,
+            "error_rate": 0.0,
+        }
     return {
         "requests": requests,
         "failures": int(row["Failure Count"]),
@@ -49,7 +59,7 @@ def _figures(row: dict[str, str]) -> dict[str, float]:
         "p50_ms": float(row["50%"]),
         "p95_ms": float(row["95%"]),
         "p99_ms": float(row["99%"]),
-        "error_rate": round(int(row["Failure Count"]) / requests, 4) if requests else 0.0,
+        "error_rate": round(int(row["Failure Count"]) / requests, 4),
     }
 
 
@@ -71,8 +81,9 @@ def run_loadtest(host: str, duration_s: int, users: int, spawn_rate: float | Non
             raise RuntimeError(f"locust produced no figures (exit {done.returncode}): {done.stderr[-2000:]}")
         with stats.open(newline="", encoding="utf-8") as file:
             rows = list(csv.DictReader(file))
-    endpoints = {row["Name"]: _figures(row) for row in rows if row["Name"] != "Aggregated"}
-    total = next(_figures(row) for row in rows if row["Name"] == "Aggregated")
+    by_name = {row["Name"]: row for row in rows}
+    total = _figures(by_name.pop("Aggregated"))
+    endpoints = {name: _figures(by_name.get(name, {"Request Count": "0"})) for name in [*ENDPOINTS, *by_name]}
     return {"host": host, "duration_s": duration_s, "users": users, "endpoints": endpoints, "total": total}
 
 
@@ -81,9 +92,11 @@ def render(report: dict[str, Any]) -> str:
         f"{'endpoint':<12}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}"
     ]
     for name, f in [*report["endpoints"].items(), ("total", report["total"])]:
+        percentiles = "".join(
+            f"{'-' if f[key] is None else format(f[key], '.0f'):>8}" for key in ("p50_ms", "p95_ms", "p99_ms")
+        )
         lines.append(
-            f"{name:<12}{f['requests']:>9}{f['throughput_rps']:>8.1f}{f['p50_ms']:>8.0f}{f['p95_ms']:>8.0f}"
-            f"{f['p99_ms']:>8.0f}{f['error_rate']:>8.1%}"
+            f"{name:<12}{f['requests']:>9}{f['throughput_rps']:>8.1f}{percentiles}{f['error_rate']:>8.1%}"
         )
     return "\n".join(lines)
 
