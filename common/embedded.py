@@ -27,9 +27,16 @@ def postgres_dsn(settings: Settings) -> str:
     return uri
 
 
+def path_with(first: str, variable: str) -> str:
+    """The search path in environment `variable` with `first` at its head, each entry once: a worker's
+    own environment already carries what its parent prepended."""
+    entries = [first, *os.environ.get(variable, "").split(os.pathsep)]
+    return os.pathsep.join(dict.fromkeys(entry for entry in entries if entry))
+
+
 def worker_env() -> dict[str, str]:
     """Environment every Ray worker needs: this project importable and models never fetched."""
-    pythonpath = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    pythonpath = path_with(str(PROJECT_ROOT), "PYTHONPATH")
     return {"PYTHONPATH": pythonpath, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -54,8 +61,13 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
 def connect_to_cluster(settings: Settings) -> None:
     """Join the running cluster, for command lines that talk to its long-lived actors: RAY_ADDRESS, or
     the local one `make run` started. Never a new one, which would take a detached actor down with this
-    process. ConnectionError when none runs."""
-    init_ray(settings.model_copy(update={"ray_address": settings.ray_address or "auto"}))
+    process. ConnectionError, saying what to do, when none runs."""
+    try:
+        init_ray(settings.model_copy(update={"ray_address": settings.ray_address or "auto"}))
+    except ConnectionError as error:
+        raise ConnectionError(
+            f"cannot join a Ray cluster ({error}): start one with `make run`, or set RAY_ADDRESS"
+        ) from error
 
 
 def join_cluster_for_metrics(settings: Settings) -> None:

@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings=settings)
     try:
         connect_to_cluster(settings)
-    except ConnectionError:
-        print("no Ray cluster is running here: start one with `make run`, or set RAY_ADDRESS")
+    except ConnectionError as error:
+        print(error)
         return 2
     if args.command == "start":
         handle = start(settings)

@@ -33,7 +33,14 @@ from apscheduler.triggers.date import DateTrigger
 from pydantic import SecretStr
 
 from common import postgres, run_history
-from common.embedded import RAY_NAMESPACE, connect_to_cluster, long_lived_actor, postgres_dsn, worker_env
+from common.embedded import (
+    RAY_NAMESPACE,
+    connect_to_cluster,
+    long_lived_actor,
+    path_with,
+    postgres_dsn,
+    worker_env,
+)
 from common.job_submission import TERMINAL, JobBackend, RayJobs
 from common.run_history import SCHEDULER_ACTOR, AlreadyRunning, ScheduledRun, Trigger, TriggerOutcome
 from common.settings import Settings, get_settings
@@ -48,7 +55,7 @@ def job_env(settings: Settings, submission_id: str) -> dict[str, str]:
     submission id the job records with its counts. Secrets are left out: runtime envs show in the
     dashboard, so jobs get them from the nodes' environment like every other process there."""
     env = worker_env()
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env["PATH"] = path_with(os.path.dirname(sys.executable), "PATH")
     for name in sorted(settings.model_fields_set | {"data_dir"}):
         value = getattr(settings, name)
         if value is None or isinstance(value, SecretStr):
@@ -284,8 +291,8 @@ def run_now(settings: Settings, name: str, *, wait: bool) -> int:
 
     try:
         connect_to_cluster(settings)
-    except ConnectionError:
-        print("no Ray cluster is running here: start one with `make run`, or set RAY_ADDRESS")
+    except ConnectionError as error:
+        print(error)
         return 2
     handle = running_scheduler() or start(settings)
     outcome: TriggerOutcome = ray.get(handle.trigger.remote(name))

@@ -4,6 +4,7 @@ job backend (each run a real subprocess), then once through Ray's Job Submission
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -101,6 +102,20 @@ def test_runs_get_the_settings_and_their_submission_id_but_no_secrets(fresh_sett
     assert env["DATABASE_URL"] == fresh_settings.database_url
     assert env["FEEDS_URI"] == "s3://bucket/feeds"
     assert "erp-secret-value" not in "".join(env.values())
+
+
+def test_a_run_submitted_from_a_worker_lists_each_path_once(
+    fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler actor's own environment already starts with what `worker_env` prepends."""
+    first = job_env(fresh_settings, "catalog-1-abc")
+    monkeypatch.setenv("PATH", first["PATH"])
+    monkeypatch.setenv("PYTHONPATH", first["PYTHONPATH"])
+    again = job_env(fresh_settings, "catalog-2-abc")
+    assert (again["PATH"], again["PYTHONPATH"]) == (first["PATH"], first["PYTHONPATH"])
+    for variable in ("PATH", "PYTHONPATH"):
+        entries = again[variable].split(os.pathsep)
+        assert len(entries) == len(set(entries)) and "" not in entries
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 60) -> None:
