@@ -73,14 +73,15 @@ async def _tokens_per_s(engine: Any, runs: int) -> float:
     return tokens / seconds
 
 
-def bench_ask(settings: Settings, url: str, requests: int) -> dict[str, Any]:
-    """Needs Serve started on `url`'s port; leaves the app `bench` deployed (with llama.cpp)."""
+def bench_ask(settings: Settings, url: str, requests: int, config: SearchAppConfig) -> dict[str, Any]:
+    """Needs Serve started on `url`'s port; leaves the app `bench` deployed (with llama.cpp). `config`:
+    the shipped one as `scripts.bench` adjusts it (per-client rate lifted, query cache off)."""
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(requests)]
-    _deploy(settings, SHIPPED.model_copy(update={"chat": ChatChainConfig(engines=[])}))
+    _deploy(settings, config.model_copy(update={"chat": ChatChainConfig(engines=[])}))
     with httpx.Client(base_url=url, timeout=120) as http:
         _ask_ms(http, questions[:5])  # warm-up
         extractive = percentiles(_ask_ms(http, questions))
-        _deploy(settings, SHIPPED)  # llama.cpp first, as make run serves it
+        _deploy(settings, config)  # llama.cpp first, as make run serves it
         _first_token_ms(http, questions[:2])
         first_token = percentiles(_first_token_ms(http, questions[: max(requests // 5, 10)]))
     handle = serve.get_deployment_handle("ChatModel", app_name="bench")

@@ -107,6 +107,11 @@ class RouterOptions(DeploymentOptions):
         # Above the index owner's restart (≈2.5 s here): calls Ray replays on the new actor then succeed.
         description="Longest wait for the vector index before answering 503.",
     )
+    query_cache_entries: int = Field(
+        default=2048,
+        ge=0,
+        description="Recent query embeddings a replica keeps (≈1.5 KB each at 384-d); 0 embeds every query.",
+    )
     brands_refresh_s: float = Field(
         default=60.0, gt=0, description="How often the known brands are re-read from the index."
     )

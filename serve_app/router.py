@@ -30,6 +30,7 @@ from serve_app.health import HealthCheck
 from serve_app.homologacao import HomologacaoService, ProductCatalog
 from serve_app.index import VectorIndexClient
 from serve_app.llm import build_router_chain
+from serve_app.query_vectors import QueryVectorCache
 from serve_app.recommend import KitRecommender
 from serve_app.search import CatalogSearch
 from solar import Atlas, ResidentialTariff
@@ -73,6 +74,7 @@ class HelioRouter:
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder
         self._embed_timeout_s = options.embed_timeout_s
+        self._query_vectors = QueryVectorCache(options.query_cache_entries)
         self._limits = options.limits
         index = VectorIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
         self.catalog_search = CatalogSearch(
@@ -136,7 +138,12 @@ class HelioRouter:
             raise DependencyUnavailable(QUERY_EMBEDDER, f"{method} failed ({type(error).__name__})") from None
 
     async def embed_query(self, text: str) -> list[float]:
-        vector: list[float] = await self._call_embedder("embed", text)
+        """From the cache when this replica embedded the same text lately (so a repeated query still
+        answers while the embedder is down), else from the QueryEmbedder."""
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = await self._call_embedder("embed", text)
+            self._query_vectors.put(text, vector)
         return vector
 
     async def describe_embedder(self) -> str:

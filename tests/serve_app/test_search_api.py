@@ -225,18 +225,21 @@ def test_chat_model_down_gives_the_extractive_answer(api: httpx.Client) -> None:
 
 
 def test_embedder_down_gives_503_then_recovers(api: httpx.Client) -> None:
-    """Kills the embedder's replica; Serve starts a new one, which the router uses once it is up."""
+    """Kills the embedder's replica; Serve starts a new one, which the router uses once it is up. A
+    query the router embedded lately still answers from its cache meanwhile."""
+    before = search(api, q="painel 550W")
     (replica,) = [
         actor for actor in ray.util.list_named_actors(all_namespaces=True) if "QueryEmbedder" in actor["name"]
     ]
     ray.kill(ray.get_actor(replica["name"], namespace=replica["namespace"]), no_restart=True)
 
-    response = api.get("/store/helio/search", params={"q": "painel 550W"})
+    response = api.get("/store/helio/search", params={"q": "inversor 3 kW trifásico"})
     assert response.status_code == 503
     assert response.json()["detail"].startswith("query embedder unavailable: ")
+    assert [hit["id"] for hit in search(api, q="painel 550W")] == [hit["id"] for hit in before]
 
     deadline = time.monotonic() + 120
-    while api.get("/store/helio/search", params={"q": "painel 550W"}).status_code != 200:
+    while api.get("/store/helio/search", params={"q": "inversor 3 kW trifásico"}).status_code != 200:
         assert time.monotonic() < deadline, "the embedder did not come back"
         time.sleep(1)
 
