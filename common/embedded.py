@@ -1,9 +1,21 @@
-"""Starts the embedded defaults when no server URL is set: Postgres via pgserver, a local Ray."""
+"""Starts the embedded defaults when no server URL is set: Postgres via pgserver, a local Ray.
+
+The local stack (`make run`) publishes where its services are, so every way of running a job against it
+reaches the same Postgres, vector index and files: the environment its Ray starts with (every worker,
+Serve replica and `ray job submit` run inherits it) names the data dir, the database and the checkout,
+and `<data_dir>/stack.json` names its Ray, which a job run from the checkout joins instead of starting
+a second one.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
+import socket
+import time
+from pathlib import Path
 from typing import Any
 
 from common.settings import PROJECT_ROOT, Settings
@@ -41,7 +53,8 @@ def worker_env() -> dict[str, str]:
 
 
 def init_ray(settings: Settings, **kwargs: Any) -> None:
-    """Connect to RAY_ADDRESS, or start a local Ray; no-op when Ray is already up in this process."""
+    """Connect to RAY_ADDRESS, else to the local stack's Ray when one runs on this data dir, else start a
+    local Ray (`kwargs` go to `ray.init`); no-op when Ray is already up in this process."""
     import ray
 
     if ray.is_initialized():
@@ -51,11 +64,50 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
     # Under `ray job submit` the job's runtime env (working_dir, env_vars) already reaches every
     # worker, and Ray refuses to merge a second one into it.
     runtime_env = None if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") else {"env_vars": worker_env()}
-    if settings.ray_address:
-        ray.init(address=settings.ray_address, runtime_env=runtime_env, namespace=RAY_NAMESPACE, **kwargs)
+    address = settings.ray_address or running_stack_address(settings)
+    if address:
+        ray.init(address=address, runtime_env=runtime_env, namespace=RAY_NAMESPACE)
     else:
         ray.init(runtime_env=runtime_env, namespace=RAY_NAMESPACE, **kwargs)
     log.info("ray: %s", ray.get_runtime_context().gcs_address)
+
+
+def stack_file(settings: Settings) -> Path:
+    return settings.data_dir / "stack.json"
+
+
+def running_stack_address(settings: Settings) -> str | None:
+    """The GCS address the local stack on this data dir published, when its Ray still answers there."""
+    try:
+        address = str(json.loads(stack_file(settings).read_text(encoding="utf-8"))["ray_address"])
+        host, _, port = address.rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return address
+    except (OSError, ValueError, KeyError):  # no file, a bad one, or nothing listening: no stack
+        return None
+
+
+def stack_env(settings: Settings) -> dict[str, str]:
+    """What the local stack publishes to every process of its Ray: absolute paths and the database."""
+    return {
+        "BASE_DIR": str(settings.base_dir),
+        "DATA_DIR": str(settings.data_dir.resolve()),
+        "DATABASE_URL": postgres_dsn(settings),
+    }
+
+
+def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> None:
+    """The local stack's Ray: its environment carries `stack_env`, and its logical CPUs are this machine's
+    cores for jobs plus `reserved_cpus` for the Serve replicas, which reserve CPUs while they mostly
+    wait for requests; so a scheduled Ray Data job always finds the cores a lone run would. Joins the
+    stack's Ray instead when it already runs (a second `make run`), and publishes its address."""
+    import ray
+
+    os.environ.update(stack_env(settings))  # inherited by the raylet, hence by every worker and job
+    init_ray(settings, num_cpus=(os.cpu_count() or 1) + math.ceil(reserved_cpus))
+    published = {"ray_address": ray.get_runtime_context().gcs_address, "pid": os.getpid()}
+    stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
+    stack_file(settings).write_text(json.dumps(published), encoding="utf-8")
 
 
 def connect_to_cluster(settings: Settings) -> None:
@@ -63,7 +115,8 @@ def connect_to_cluster(settings: Settings) -> None:
     the local one `make run` started. Never a new one, which would take a detached actor down with this
     process. ConnectionError, saying what to do, when none runs."""
     try:
-        init_ray(settings.model_copy(update={"ray_address": settings.ray_address or "auto"}))
+        address = settings.ray_address or running_stack_address(settings) or "auto"
+        init_ray(settings.model_copy(update={"ray_address": address}))
     except ConnectionError as error:
         raise ConnectionError(
             f"cannot join a Ray cluster ({error}): start one with `make run`, or set RAY_ADDRESS"
@@ -93,3 +146,31 @@ def long_lived_actor(cls: type, name: str, **options: Any) -> Any:
         max_restarts=-1,
         **options,
     )
+
+
+def named_actor(name: str) -> Any | None:
+    """The cluster's long-lived actor of that name, or None (Ray must be connected)."""
+    import ray
+
+    try:
+        return ray.get_actor(name, namespace=RAY_NAMESPACE)
+    except ValueError:
+        return None
+
+
+def stop_named_actor(name: str, timeout_s: float = 30.0) -> bool:
+    """Stops a long-lived actor for good, after its own `stop(timeout_s)` lets its loop finish; False if
+    none ran."""
+    import ray
+
+    handle = named_actor(name)
+    if handle is None:
+        return False
+    ray.get(handle.stop.remote(timeout_s), timeout=timeout_s + 5)
+    ray.kill(handle, no_restart=True)
+    deadline = time.monotonic() + timeout_s
+    while named_actor(name) is not None:  # the name is released asynchronously
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"actor {name!r} still registered {timeout_s:.0f} s after ray.kill")
+        time.sleep(0.1)
+    return True

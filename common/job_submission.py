@@ -3,6 +3,9 @@ as a local subprocess (same interface, for tests of scheduling logic that need n
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -11,6 +14,7 @@ from typing import IO, Literal, Protocol, cast
 JobState = Literal["pending", "running", "succeeded", "failed", "stopped", "unknown"]
 TERMINAL: frozenset[JobState] = frozenset({"succeeded", "failed", "stopped"})
 LOG_TAIL_CHARS = 2000
+STOP_GRACE_S = 10  # after SIGTERM, as Ray's stop_job waits before it kills
 
 
 class JobBackend(Protocol):
@@ -20,6 +24,10 @@ class JobBackend(Protocol):
 
     def failure(self, submission_id: str) -> str:
         """Why a failed run failed: the backend's message and the tail of its logs."""
+        ...
+
+    def stop(self, submission_id: str) -> None:
+        """Stop a run (past its time limit); its state then turns `stopped`."""
         ...
 
 
@@ -52,6 +60,9 @@ class RayJobs:
         logs = self._client.get_job_logs(submission_id)
         return f"{info.message or 'failed'}\n{logs[-LOG_TAIL_CHARS:]}".strip()
 
+    def stop(self, submission_id: str) -> None:
+        self._client.stop_job(submission_id)
+
 
 class LocalProcessJobs:
     """In-process twin of `RayJobs`: each entrypoint runs in a shell subprocess of this process."""
@@ -59,6 +70,7 @@ class LocalProcessJobs:
     def __init__(self) -> None:
         self._runs: dict[str, subprocess.Popen[str]] = {}
         self._logs: dict[str, IO[str]] = {}
+        self._stopped: set[str] = set()
         self._lock = threading.Lock()
 
     def submit(self, *, entrypoint: str, submission_id: str, env: dict[str, str]) -> None:
@@ -68,7 +80,13 @@ class LocalProcessJobs:
             # Closed with this object; a file, not a pipe, so a chatty job never blocks on its output.
             log = self._logs[submission_id] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
             self._runs[submission_id] = subprocess.Popen(
-                entrypoint, shell=True, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+                entrypoint,
+                shell=True,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,  # stop() ends the shell and what it started, as Ray stops a job
             )
 
     def state(self, submission_id: str) -> JobState:
@@ -79,6 +97,8 @@ class LocalProcessJobs:
         code = process.poll()
         if code is None:
             return "running"
+        if submission_id in self._stopped:
+            return "stopped"
         return "succeeded" if code == 0 else "failed"
 
     def failure(self, submission_id: str) -> str:
@@ -86,3 +106,15 @@ class LocalProcessJobs:
         process.wait()
         log.seek(0)
         return f"exit code {process.returncode}\n{log.read()[-LOG_TAIL_CHARS:]}".strip()
+
+    def stop(self, submission_id: str) -> None:
+        with self._lock:
+            process = self._runs[submission_id]
+            self._stopped.add(submission_id)
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)

@@ -51,6 +51,27 @@ METRICS: dict[str, MetricSpec] = {
         "Messages behind the partition's end offset, per topic and partition.",
         ("topic", "partition"),
     ),
+    "helio_freshness_lag_s": MetricSpec(
+        "gauge",
+        "Seconds the oldest catalog change not yet in the collection has waited; 0 when caught up.",
+        ("collection",),
+    ),
+    "helio_scheduled_runs": MetricSpec(
+        "counter",
+        "Scheduled runs ended, per job and status (succeeded, failed, timed_out, skipped).",
+        ("job", "status"),
+    ),
+    "helio_job_retries_exhausted": MetricSpec(
+        "counter", "Runs that failed or timed out with no retry left, per job.", ("job",)
+    ),
+    "helio_job_last_success_s": MetricSpec(
+        "gauge", "Unix time at which the job's last successful run ended.", ("job",)
+    ),
+    "helio_job_expected_interval_s": MetricSpec(
+        "gauge",
+        "Seconds within which the job is expected to succeed again (from its schedule).",
+        ("job",),
+    ),
 }
 
 _created: dict[str, Any] = {}
@@ -84,6 +105,24 @@ def count_job_rows(job: str, read: int, accepted: int, written: int, rejected: i
 
 def set_kafka_lag(topic: str, partition: int, lag: int) -> None:
     _record("helio_kafka_consumer_lag", lag, {"topic": topic, "partition": str(partition)})
+
+
+def set_freshness_lag(collection: str, seconds: float) -> None:
+    _record("helio_freshness_lag_s", seconds, {"collection": collection})
+
+
+def count_scheduled_run(job: str, status: str, *, retries_left: bool) -> None:
+    """A scheduled run ended; one that failed or timed out with `retries_left` False also counts as
+    exhausted (the alert on a job failed for good reads that)."""
+    _record("helio_scheduled_runs", 1, {"job": job, "status": status})
+    if status in ("failed", "timed_out") and not retries_left:
+        _record("helio_job_retries_exhausted", 1, {"job": job})
+
+
+def set_job_schedule(job: str, *, last_success_s: float | None, expected_interval_s: float) -> None:
+    if last_success_s is not None:
+        _record("helio_job_last_success_s", last_success_s, {"job": job})
+    _record("helio_job_expected_interval_s", expected_interval_s, {"job": job})
 
 
 def _record(name: str, value: float, tags: dict[str, str]) -> None:

@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field
 SCHEMA = "scheduler.sql"  # applied by `postgres.migrate(conn, SCHEMA)`
 SCHEDULER_ACTOR = "helio-scheduler"  # the detached actor of `ray_jobs.scheduler`, in the `ysh` namespace
 
-Trigger = Literal["cron", "manual", "retry"]
-Status = Literal["running", "succeeded", "failed", "skipped"]
+Trigger = Literal["cron", "manual", "retry", "upstream", "watch"]
+Status = Literal["running", "succeeded", "failed", "timed_out", "skipped"]
 
 
 class AlreadyRunning(Exception):
@@ -75,6 +75,31 @@ def start_run(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, atte
     return _first(row)
 
 
+def record_skipped(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, reason: str) -> None:
+    """A fire that did not run (its upstream failed for good), kept with its reason."""
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO scheduled_runs (job, trigger, status, finished_at, error) "
+            "VALUES (%s, %s, 'skipped', now(), %s)",
+            (job, trigger, reason),
+        )
+
+
+def is_running(conn: psycopg.Connection[Any], *, job: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM scheduled_runs WHERE job = %s AND status = 'running'", (job,)
+    ).fetchone()
+    return row is not None
+
+
+def last_successes(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
+    """When each job's last successful run ended."""
+    rows = conn.execute(
+        "SELECT job, max(finished_at) AS at FROM scheduled_runs WHERE status = 'succeeded' GROUP BY job"
+    ).fetchall()
+    return {_get(row, "job", 0): _get(row, "at", 1) for row in rows}
+
+
 def set_submission(conn: psycopg.Connection[Any], *, run_id: int, submission_id: str) -> None:
     with conn.transaction():
         conn.execute("UPDATE scheduled_runs SET submission_id = %s WHERE id = %s", (submission_id, run_id))
@@ -121,4 +146,8 @@ def running(conn: psycopg.Connection[Any]) -> list[ScheduledRun]:
 
 
 def _first(row: Any) -> int:
-    return int(row["id"] if isinstance(row, dict) else row[0])
+    return int(_get(row, "id", 0))
+
+
+def _get(row: Any, name: str, position: int) -> Any:
+    return row[name] if isinstance(row, dict) else row[position]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,8 +18,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    base_dir: Path = Field(
+        default=PROJECT_ROOT,
+        description=(
+            "Relative paths (data_dir, feeds, documents, tariffs, irradiance, a job's --source) resolve "
+            "against it. The local stack publishes the checkout it runs from, so a job submitted with "
+            "`ray job submit --working-dir .` (run in Ray's copy of the checkout) reads the same files."
+        ),
+    )
     data_dir: Path = Field(
-        default=PROJECT_ROOT / ".data",
+        default=Path(".data"),
         description="Where embedded services keep their state (Postgres cluster, Qdrant Edge shards).",
     )
     database_url: str | None = Field(
@@ -35,7 +43,7 @@ class Settings(BaseSettings):
         default=None, description="Ray cluster address; unset starts a local Ray."
     )
     feeds_uri: str = Field(
-        default=str(PROJECT_ROOT / "sample_feeds"),
+        default="sample_feeds",
         description="Folder or s3:// prefix with the distributor feeds.",
     )
     feeds_config: Path = Field(
@@ -43,15 +51,15 @@ class Settings(BaseSettings):
         description="Per-distributor column/unit mappings.",
     )
     tariffs_source: str = Field(
-        default=str(PROJECT_ROOT / "solar" / "data" / "tarifas-amostra.csv"),
+        default="solar/data/tarifas-amostra.csv",
         description="ANEEL tariff CSV (path or s3://) that `make run` loads; the job also takes a CKAN URL.",
     )
     irradiance_uri: str = Field(
-        default=str(PROJECT_ROOT / "solar" / "data" / "irradiancia-capitais.csv"),
+        default="solar/data/irradiancia-capitais.csv",
         description="Irradiance per municipality in the Atlas Brasileiro CSV format: a path or s3:// URI.",
     )
     docs_uri: str = Field(
-        default=str(PROJECT_ROOT / "rag" / "corpus"),
+        default="rag/corpus",
         description="Folder or s3:// prefix with the knowledge-base documents, one subfolder per collection.",
     )
     s3_endpoint_url: str | None = Field(
@@ -85,6 +93,11 @@ class Settings(BaseSettings):
         default=None,
         description="Set by the scheduler in a submitted run's environment; recorded with the job's run.",
     )
+    job_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Set by the scheduler in a submitted run's environment: the run's time limit.",
+    )
     kafka_bootstrap_servers: str | None = Field(
         default=None,
         description="Kafka brokers (host:port,…); unset: the ERP change-stream consumers don't start.",
@@ -93,6 +106,17 @@ class Settings(BaseSettings):
     kafka_topic_orders: str = "ysh-erp.orders"
     kafka_topic_prices: str = "ysh-erp.prices"
     kafka_topic_homologacao: str = "ysh-erp.homologacao"
+
+    @model_validator(mode="after")
+    def _paths_from_base_dir(self) -> Settings:
+        self.data_dir = self.base_dir / self.data_dir  # an absolute data_dir stays as it is
+        for name in ("feeds_uri", "docs_uri", "tariffs_source", "irradiance_uri"):
+            setattr(self, name, self.resolve(getattr(self, name)))
+        return self
+
+    def resolve(self, uri: str) -> str:
+        """A relative local path against base_dir; URIs (s3://, http://) and absolute paths as they are."""
+        return uri if "://" in uri else str(self.base_dir / uri)
 
     @property
     def postgres_dir(self) -> Path:

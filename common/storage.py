@@ -31,10 +31,28 @@ class ObjectStore:
         return Path(self.root).resolve().as_posix()
 
     def list_files(self) -> list[str]:
-        """Every file under the root, as paths relative to it, sorted."""
+        """Every file under the root, as paths relative to it, sorted; FileNotFoundError naming the root
+        when it does not exist (an empty listing would read as "nothing changed")."""
+        return [path for path, _size, _stamp in self.fingerprint()]
+
+    def fingerprint(self) -> tuple[tuple[str, int, str], ...]:
+        """(path, size, modification stamp) of every file under the root: it changes when a file is added,
+        edited or removed (a watch compares two of them). FileNotFoundError when the root is missing."""
         base = self._base()
-        found = self._fs().find(base)
-        return sorted(path.removeprefix(base).lstrip("/") for path in found)
+        fs = self._fs()
+        if not self.is_s3 and not fs.isdir(base):
+            raise FileNotFoundError(f"{self.root}: no such folder")
+        found = fs.find(base, detail=True)
+        return tuple(
+            sorted(
+                (
+                    path.removeprefix(base).lstrip("/"),
+                    int(info.get("size") or 0),
+                    str(info.get("mtime") or info.get("LastModified") or info.get("ETag") or ""),
+                )
+                for path, info in found.items()
+            )
+        )
 
     def read_bytes(self, relative_path: str) -> bytes:
         data: bytes = self._fs().cat_file(f"{self._base()}/{relative_path}")
@@ -42,8 +60,9 @@ class ObjectStore:
 
 
 def object_store(uri: str, settings: Settings) -> ObjectStore:
+    """A relative folder resolves against `settings.base_dir`, as the settings' own paths do."""
     if not uri.startswith("s3://"):
-        return ObjectStore(root=uri)
+        return ObjectStore(root=settings.resolve(uri))
     options: dict[str, Any] = {}
     if settings.aws_access_key_id:
         options["key"] = settings.aws_access_key_id

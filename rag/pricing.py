@@ -47,6 +47,11 @@ def passage_text(product: Product, offer: Offer) -> str:
     return f"{where}: {price}, {stock}{updated}".removesuffix(".") + "."  # "12 un." ends it already
 
 
+def passage_id(distributor: str, sku: str) -> str:
+    """An offer's point: it keeps it while its facts change."""
+    return str(uuid.uuid5(PASSAGE_NAMESPACE, f"{distributor}\x1f{sku}"))
+
+
 def pricing_passage(product: Product, offer: Offer) -> PricingPassage:
     text = passage_text(product, offer)
     payload = {
@@ -65,7 +70,7 @@ def pricing_passage(product: Product, offer: Offer) -> PricingPassage:
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()[:32]
     return PricingPassage(
-        id=str(uuid.uuid5(PASSAGE_NAMESPACE, f"{offer.distributor}\x1f{offer.sku}")),
+        id=passage_id(offer.distributor, offer.sku),
         product_id=product.id,
         text=text,
         payload=payload,

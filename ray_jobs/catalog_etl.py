@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
-from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,11 +24,12 @@ from catalog.feeds import DistributorFeed, files_for, load_feeds
 from catalog.merge import diff_catalog, merge_feed_records, offer_hash, product_hash
 from catalog.parsing import parse_feed_file
 from common import catalog_store, postgres
-from common.embedded import init_ray, postgres_dsn
+from common.embedded import init_ray
 from common.schemas import FeedRecord, RejectedRow
 from common.settings import Settings, get_settings
 from common.storage import ObjectStore, object_store
 from ray_jobs.progress import quiet_ray_data, say, step, table
+from ray_jobs.runner import job_run
 
 JOB_NAME = "catalog_etl"
 REPORT_COLUMNS = ("read", "accepted", "rejected", "new", "updated", "unchanged", "removed")
@@ -89,14 +89,23 @@ def parse_file(
     ]
 
 
+class NoFeedFiles(FileNotFoundError):
+    """The source holds no file any distributor's feed reads."""
+
+
 def read_feeds(
     feeds: list[DistributorFeed], store: ObjectStore
-) -> tuple[list[FeedRecord], list[RejectedRow], list[str]]:
+) -> tuple[list[FeedRecord], list[RejectedRow]]:
+    """Every feed file under the store, parsed in parallel; NoFeedFiles (naming the source and the file
+    patterns) when there is none, FileNotFoundError when the source itself is missing."""
     quiet_ray_data()
     paths = store.list_files()
     tasks = [{"distributor": feed.name, "path": path} for feed in feeds for path in files_for(feed, paths)]
     if not tasks:
-        return [], [], paths
+        patterns = ", ".join(pattern for feed in feeds for pattern in feed.files)
+        raise NoFeedFiles(
+            f"no feed file in {store.root} (looked for {patterns}; found {len(paths)} other files)"
+        )
     parse = partial(parse_file, feeds={feed.name: feed for feed in feeds}, store=store)
     dataset = ray.data.from_items(tasks, override_num_blocks=len(tasks)).flat_map(parse)
     records: list[FeedRecord] = []
@@ -106,55 +115,47 @@ def read_feeds(
             records.append(FeedRecord.model_validate_json(row["json"]))
         else:
             rejects.append(RejectedRow.model_validate_json(row["json"]))
-    return records, rejects, paths
+    return records, rejects
 
 
 def run(config: CatalogEtlConfig, settings: Settings) -> EtlReport:
     feeds = load_feeds(config.feeds_config)
     store = object_store(config.source, settings)
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
-        try:
-            with step(f"parse feeds of {len(feeds)} distributors from {config.source}"):
-                records, parse_rejects, _paths = read_feeds(feeds, store)
-            with step(f"merge {len(records)} listings"):
-                merged = merge_feed_records(records, [feed.name for feed in feeds])
-                rejects = parse_rejects + merged.rejects
-                files_read = {(r.distributor, r.source_file) for r in records}
-                files_read |= {(r.distributor, r.source_file) for r in rejects if r.line > 0}
-                diff = diff_catalog(
-                    merged,
-                    stored_product_hashes=catalog_store.stored_product_hashes(conn),
-                    stored_offers=catalog_store.stored_offers(conn),
-                    files_read=files_read,
-                )
-            with step("write catalog"):
-                removed_products = catalog_store.apply_catalog_changes(
-                    conn,
-                    products=[(p, product_hash(p)) for p in diff.new_products + diff.changed_products],
-                    offers=[
-                        (o, file, offer_hash(o, file))
-                        for o in diff.new_offers + diff.changed_offers
-                        for file in [merged.offer_files[(o.distributor, o.sku)]]
-                    ],
-                    removed_offers=diff.removed_offers,
-                )
-                catalog_store.record_rejects(conn, rejects=rejects, run_id=run_id)
-            report = EtlReport(
-                run_id=run_id,
-                per_distributor=_report_rows(records, parse_rejects, merged.rejects, diff.per_distributor()),
-                products_total=len(merged.products),
-                products_removed=removed_products,
-                changed=not diff.is_empty,
+    with job_run(settings, JOB_NAME) as run:
+        conn = run.conn
+        with step(f"parse feeds of {len(feeds)} distributors from {store.root}"):
+            records, parse_rejects = read_feeds(feeds, store)
+        with step(f"merge {len(records)} listings"):
+            merged = merge_feed_records(records, [feed.name for feed in feeds])
+            rejects = parse_rejects + merged.rejects
+            files_read = {(r.distributor, r.source_file) for r in records}
+            files_read |= {(r.distributor, r.source_file) for r in rejects if r.line > 0}
+            diff = diff_catalog(
+                merged,
+                stored_product_hashes=catalog_store.stored_product_hashes(conn),
+                stored_offers=catalog_store.stored_offers(conn),
+                files_read=files_read,
             )
-        except Exception as error:
-            # Postgres restarted under the run breaks `conn`: the failure is recorded on a new connection.
-            with postgres.connect(postgres_dsn(settings)) if conn.broken else nullcontext(conn) as record:
-                postgres.finish_run(record, run_id=run_id, status="failed", counts={}, error=repr(error))
-            raise
-        status = "succeeded" if report.accepted else "failed"
-        postgres.finish_run(conn, run_id=run_id, status=status, counts=report.model_dump(), rows=report.rows)
+        with step("write catalog"):
+            removed_products = catalog_store.apply_catalog_changes(
+                conn,
+                products=[(p, product_hash(p)) for p in diff.new_products + diff.changed_products],
+                offers=[
+                    (o, file, offer_hash(o, file))
+                    for o in diff.new_offers + diff.changed_offers
+                    for file in [merged.offer_files[(o.distributor, o.sku)]]
+                ],
+                removed_offers=diff.removed_offers,
+            )
+            catalog_store.record_rejects(conn, rejects=rejects, run_id=run.id)
+        report = EtlReport(
+            run_id=run.id,
+            per_distributor=_report_rows(records, parse_rejects, merged.rejects, diff.per_distributor()),
+            products_total=len(merged.products),
+            products_removed=removed_products,
+            changed=not diff.is_empty,
+        )
+        run.report(report.model_dump(), report.rows, status="succeeded" if report.accepted else "failed")
     return report
 
 
@@ -186,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds-config", type=Path, default=settings.feeds_config)
     args = parser.parse_args(argv)
     init_ray(settings)
-    report = run(CatalogEtlConfig(source=args.source, feeds_config=args.feeds_config), settings)
+    try:
+        report = run(CatalogEtlConfig(source=args.source, feeds_config=args.feeds_config), settings)
+    except FileNotFoundError as error:  # recorded as failed in job_runs
+        say(f"error: {error}")
+        return 1
     say(table(report.per_distributor, REPORT_COLUMNS))
     say(
         f"products: {report.products_total} ({report.products_removed} removed); "

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,11 +28,18 @@ from pydantic import BaseModel, Field
 
 from common import erp_store, metrics, postgres
 from common.change_stream import ChangeStreamConfig, ChangeStreamConsumer, Handler, Outcome
-from common.embedded import RAY_NAMESPACE, connect_to_cluster, long_lived_actor, postgres_dsn
+from common.embedded import (
+    connect_to_cluster,
+    long_lived_actor,
+    named_actor,
+    postgres_dsn,
+    stop_named_actor,
+)
 from common.logs import configure_logging
 from common.settings import Settings, get_settings
 from erp.change_events import ChangeEvent
 from erp.records import ErpOrder, HomologacaoUpdate, PriceEntry
+from ray_jobs.background import BackgroundLoop, stop_or_show
 
 ACTOR_NAME = "erp-change-streams"
 RECONNECT_DELAY_S = 5.0
@@ -75,50 +80,34 @@ class ChangeStreamsStatus(BaseModel):
     last_error: str | None = Field(description="The latest broker/database failure, if any.")
 
 
-class ChangeStreamsActor:
-    """Runs the consumer loop in a thread, so `status` and `stop` are answered while it polls."""
+class ChangeStreamsActor(BackgroundLoop):
+    """The consumer loop; its batch in hand is committed, and the group left, when it stops."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__("change-streams", RECONNECT_DELAY_S)
         self._config = ChangeStreamConfig.from_settings(settings)
         self._dsn = postgres_dsn(settings)
         with postgres.connect(self._dsn) as conn:
             postgres.migrate(conn, erp_store.SCHEMA)
         self._handlers = erp_handlers(settings)
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._counts: Counter[Outcome] = Counter()
         self._lag: dict[str, int] = {}
-        self._last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="change-streams", daemon=True)
-        self._thread.start()
+        self._start_loop()
 
     def status(self) -> ChangeStreamsStatus:
         with self._lock:
             return ChangeStreamsStatus(
                 topics=sorted(self._handlers),
-                running=self._thread.is_alive(),
+                running=self._running,
                 counts={outcome.value: n for outcome, n in self._counts.items()},
                 lag=dict(self._lag),
                 last_error=self._last_error,
             )
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Finish the batch in hand, commit it, and leave the group."""
-        self._stop.set()
-        self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with ChangeStreamConsumer(self._config, dsn=self._dsn, handlers=self._handlers) as consumer:
-                    while not self._stop.is_set():
-                        outcomes = consumer.poll_once()
-                        self._record(outcomes, consumer.lag())
-            except Exception as error:  # broker or database down: nothing uncommitted is lost, retry
-                log.exception("change streams: consumer failed; reconnecting in %.0f s", RECONNECT_DELAY_S)
-                with self._lock:
-                    self._last_error = f"{type(error).__name__}: {error}"
-                self._stop.wait(RECONNECT_DELAY_S)
+    def _serve(self) -> None:
+        with ChangeStreamConsumer(self._config, dsn=self._dsn, handlers=self._handlers) as consumer:
+            while not self._stopping.is_set():
+                self._record(consumer.poll_once(), consumer.lag())
 
     def _record(self, outcomes: Counter[Outcome], lag: dict[TopicPartition, int]) -> None:
         for tp, behind in lag.items():
@@ -143,25 +132,12 @@ def start(settings: Settings) -> Any | None:
 
 def running(settings: Settings) -> Any | None:
     """The consumers' actor, or None (Ray must be connected)."""
-    try:
-        return ray.get_actor(ACTOR_NAME, namespace=RAY_NAMESPACE)
-    except ValueError:
-        return None
+    return named_actor(ACTOR_NAME)
 
 
 def stop(settings: Settings, timeout_s: float = 30.0) -> bool:
     """Stops the actor for good, after its loop commits and leaves the group; False if none ran."""
-    handle = running(settings)
-    if handle is None:
-        return False
-    ray.get(handle.stop.remote(timeout_s), timeout=timeout_s + 5)
-    ray.kill(handle, no_restart=True)
-    deadline = time.monotonic() + timeout_s
-    while running(settings) is not None:  # the name is released asynchronously
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"actor {ACTOR_NAME!r} still registered {timeout_s:.0f} s after ray.kill")
-        time.sleep(0.1)
-    return True
+    return stop_named_actor(ACTOR_NAME, timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,15 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"{ACTOR_NAME} running: {ray.get(handle.status.remote()).model_dump_json()}")
         return 0
-    if args.command == "stop":
-        print(f"{ACTOR_NAME} stopped" if stop(settings) else f"{ACTOR_NAME} was not running")
-        return 0
-    handle = running(settings)
-    if handle is None:
-        print(f"{ACTOR_NAME} is not running")
-        return 1
-    print(ray.get(handle.status.remote()).model_dump_json(indent=2))
-    return 0
+    return stop_or_show(ACTOR_NAME, args.command)
 
 
 if __name__ == "__main__":

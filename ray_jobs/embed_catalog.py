@@ -30,7 +30,7 @@ from catalog.documents import (
 )
 from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
-from common.embedded import init_ray, postgres_dsn
+from common.embedded import init_ray
 from common.metrics import observe_embedding
 from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings, get_settings
@@ -39,6 +39,7 @@ from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
 from models.embedders import OPENAI_SMALL, Embedder, EmbedderConfig, load_embedder
 from ray_jobs.progress import quiet_ray_data, say, step
+from ray_jobs.runner import job_run
 
 JOB_NAME = "embed_catalog"
 KEYWORD_FIELDS = ("category", "brand", "product_id")
@@ -97,41 +98,38 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
     configs = embedder_configs(config, settings)
     names = [c.vector_name for c in configs]
     store = store or RemoteVectorStore(vector_index(settings))
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
-        try:
-            with step("read catalog and index state"):
-                documents = {d.id: d for d in map(index_document, catalog_store.catalog_for_index(conn))}
-                store.ensure_collection(catalog_collection(configs))
-                stored = dict(store.scan(CATALOG_COLLECTION, INDEX_STATE_FIELDS))
-                plan = plan_index_update(documents.values(), stored, names)
-            say(
-                f"  {len(documents)} products: {len(plan.to_embed)} to embed, {len(plan.to_repayload)} "
-                f"payload updates, {len(plan.to_delete)} to remove, {plan.unchanged} unchanged"
-            )
-            with step("update index"):
-                store.delete(CATALOG_COLLECTION, plan.to_delete)
-                for document in plan.to_repayload:
-                    store.set_payload(CATALOG_COLLECTION, document.id, indexed_payload(document, names))
-                embedded = _embed(plan.to_embed, documents, config, configs, settings, store)
-            counts = {
-                "products": len(documents),
-                "embedded": embedded,
-                "payload_updated": len(plan.to_repayload),
-                "removed": len(plan.to_delete),
-                "unchanged": plan.unchanged,
-            }
-        except Exception as error:
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
-            raise
+    with job_run(settings, JOB_NAME) as run:
+        with step("read catalog and index state"):
+            read_at = catalog_store.database_now(run.conn)
+            documents = {d.id: d for d in map(index_document, catalog_store.catalog_for_index(run.conn))}
+            store.ensure_collection(catalog_collection(configs))
+            stored = dict(store.scan(CATALOG_COLLECTION, INDEX_STATE_FIELDS))
+            plan = plan_index_update(documents.values(), stored, names)
+        say(
+            f"  {len(documents)} products: {len(plan.to_embed)} to embed, {len(plan.to_repayload)} "
+            f"payload updates, {len(plan.to_delete)} to remove, {plan.unchanged} unchanged"
+        )
+        with step("update index"):
+            store.delete(CATALOG_COLLECTION, plan.to_delete)
+            for document in plan.to_repayload:
+                store.set_payload(CATALOG_COLLECTION, document.id, indexed_payload(document, names))
+            embedded = _embed(plan.to_embed, documents, config, configs, settings, store)
+            # Prices the change feed applied while this run wrote older ones apply again.
+            catalog_store.reapply_offer_changes_since(run.conn, since=read_at)
+        counts = {
+            "products": len(documents),
+            "embedded": embedded,
+            "payload_updated": len(plan.to_repayload),
+            "removed": len(plan.to_delete),
+            "unchanged": plan.unchanged,
+        }
         rows = postgres.RowCounts(
             read=len(documents),
             accepted=len(documents),
             written=embedded + len(plan.to_repayload) + len(plan.to_delete),
             rejected=0,
         )
-        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=counts, rows=rows)
+        run.report(counts, rows)
     return counts
 
 

@@ -17,11 +17,9 @@ sent with its idempotency key, and marked sent in the transaction that holds its
 between the ERP's accept and that mark leaves the row pending; the resend carries the same key, and
 the ERP answers with the order it already created.
 
-Changed prices: the report lists the (distributor, sku) whose offer price moved. `helio-pricing` is
-fed from `offers` by `ray_jobs.knowledge_bases` (its pricing sync rewrites exactly the passages whose
-facts changed, but reads every offer and scans the collection, and needs the vector index's owner),
-so `run` does not re-embed by itself: a caller passes `on_prices_changed`. The command line (what the
-scheduler submits) passes `refresh_pricing`, which runs the knowledge-bases sync when prices moved.
+Changed prices: the report lists the (distributor, sku) whose offer price moved. Search and
+`helio-pricing` follow them through the offers change feed (`ray_jobs.index_sync`), within seconds
+of each page's commit: nothing here touches the index.
 
 Why no Ray Data: an ERP listing is one sequential, paged stream into one Postgres transaction per page.
 """
@@ -31,7 +29,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import psycopg
@@ -44,6 +41,7 @@ from common.settings import Settings, get_settings
 from erp.records import ErpOrder, ErpProduct, HomologacaoUpdate
 from erp.rules import advance_watermark
 from ray_jobs.progress import say, step, table
+from ray_jobs.runner import job_run
 
 STREAMS = ("products", "orders", "homologacao")
 REPORT_COLUMNS = ("read", "written", "unchanged", "rejected", "sent")
@@ -160,29 +158,18 @@ def dispatch_outbox(conn: Conn, client: ErpClient, report: StreamReport) -> None
 def sync_stream(
     stream: str, settings: Settings, conn: Conn, client: ErpClient, config: ErpSyncConfig
 ) -> StreamReport:
-    run_id = postgres.start_run(conn, job=f"erp_sync.{stream}", submission_id=settings.job_submission_id)
-    report = StreamReport(stream=stream, run_id=run_id, status="running")
-    try:
-        with step(f"ERP {stream}"):
-            if stream == "orders":
-                dispatch_outbox(conn, client, report)
-            pull(conn, client, report, config)
-        report.status = "succeeded"
-    except ErpError as error:  # the ERP is down or refuses us: recorded, the next run resumes
-        report.status, report.error = "failed", f"{type(error).__name__}: {error}"
-    except Exception as error:  # the page in flight was rolled back with its transaction block
-        postgres.finish_run(
-            conn, run_id=run_id, status="failed", counts=report.counts(), rows=report.rows, error=repr(error)
-        )
-        raise
-    postgres.finish_run(
-        conn,
-        run_id=run_id,
-        status=report.status,
-        counts=report.counts(),
-        rows=report.rows,
-        error=report.error,
-    )
+    with job_run(settings, f"erp_sync.{stream}", erp_store.SCHEMA, conn=conn) as run:
+        report = StreamReport(stream=stream, run_id=run.id, status="running")
+        try:
+            with step(f"ERP {stream}"):
+                if stream == "orders":
+                    dispatch_outbox(conn, client, report)
+                pull(conn, client, report, config)
+            report.status = "succeeded"
+        except ErpError as error:  # the ERP is down or refuses us: recorded, the next run resumes
+            report.status, report.error = "failed", f"{type(error).__name__}: {error}"
+        finally:  # what the pages before a failure wrote is committed, and counted
+            run.report(report.counts(), report.rows, status=report.status, error=report.error)
     return report
 
 
@@ -192,10 +179,9 @@ def run(
     *,
     config: ErpSyncConfig | None = None,
     client: ErpClient | None = None,
-    on_prices_changed: Callable[[list[Key]], None] | None = None,
 ) -> ErpSyncReport:
     """Sync one stream, or "all"; each stream is its own recorded run. `client` defaults to one built
-    from the settings; `on_prices_changed` gets the offers whose price moved (once, at the end)."""
+    from the settings."""
     streams = STREAMS if stream == "all" else (stream,)
     if not set(streams) <= set(STREAMS):
         raise ValueError(f"unknown ERP stream {stream!r}; one of {', '.join(STREAMS)} or all")
@@ -203,14 +189,11 @@ def run(
     reports: dict[str, StreamReport] = {}
     with postgres.connect(postgres_dsn(settings)) as conn:
         conn.autocommit = True  # every transaction here is an explicit block: a page, an outbox row
-        postgres.migrate(conn, erp_store.SCHEMA)
         if client is None and not settings.erp_url:
             for name in streams:
-                run_id = postgres.start_run(
-                    conn, job=f"erp_sync.{name}", submission_id=settings.job_submission_id
-                )
-                reports[name] = StreamReport(stream=name, run_id=run_id, status="skipped")
-                postgres.finish_run(conn, run_id=run_id, status="skipped", counts=reports[name].counts())
+                with job_run(settings, f"erp_sync.{name}", erp_store.SCHEMA, conn=conn) as run:
+                    reports[name] = StreamReport(stream=name, run_id=run.id, status="skipped")
+                    run.report(reports[name].counts(), status="skipped")
             return ErpSyncReport(streams=reports)
         erp = client or ErpClient.from_settings(settings)
         try:
@@ -219,19 +202,7 @@ def run(
         finally:
             if client is None:
                 erp.close()
-    changed = [key for report in reports.values() for key in report.changed_prices]
-    if changed and on_prices_changed is not None:
-        on_prices_changed(changed)
     return ErpSyncReport(streams=reports)
-
-
-def refresh_pricing(settings: Settings, changed: list[Key]) -> None:
-    """`helio-pricing` follows the offers: the knowledge-bases sync rewrites the passages whose facts
-    changed (and finds the documents unchanged in a second or two)."""
-    from ray_jobs import knowledge_bases
-
-    with step(f"helio-pricing after {len(changed)} price changes"):
-        knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,7 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         args.stream,
         settings,
         config=ErpSyncConfig(page_size=args.page_size, full=args.full),
-        on_prices_changed=partial(refresh_pricing, settings),
     )
     if not settings.erp_url:
         return 0

@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from common import erp_store, postgres
 from common import homologacao_store as store
-from common.embedded import join_cluster_for_metrics, postgres_dsn
+from common.embedded import join_cluster_for_metrics
 from common.erp_client import ErpClient, ErpError
 from common.offer_store import catalog_with_offers
 from common.settings import Settings, get_settings
@@ -43,6 +43,7 @@ from homologacao.config import HomologacaoConfig
 from homologacao.items import Item
 from homologacao.orders import case_from_order
 from ray_jobs.progress import say
+from ray_jobs.runner import job_run
 
 JOB_NAME = "homologacao-ai"
 REJECT_KIND = "homologacao"
@@ -110,59 +111,52 @@ def send_unsent(conn: Any, client: ErpClient) -> tuple[int, int]:
 
 
 def run(config: HomologacaoJobConfig, settings: Settings, client: ErpClient | None) -> HomologacaoJobReport:
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn, erp_store.SCHEMA, store.SCHEMA)  # the orders table is the ERP sync's
-        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
+    # the orders table is the ERP sync's
+    with job_run(settings, JOB_NAME, erp_store.SCHEMA, store.SCHEMA) as run:
+        conn = run.conn
         counts: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
-        try:
-            catalog = load_catalog(conn)
-            orders = store.placed_orders_without_case(conn)
-            for order in orders:
-                files = order_files(config.documents, order.order_id, settings)
-                if not files:
-                    counts["waiting"] += 1
-                    continue
-                try:
-                    case = case_from_order(order, catalog)
-                except ValueError as error:  # NotACase, or a consumer unit our case model refuses
-                    reason = str(error).splitlines()[0][:300]
-                    raw = order.model_dump(mode="json")
-                    erp_store.record_reject(
-                        conn, kind=REJECT_KIND, key=order.order_id, raw=raw, reason=reason
-                    )
-                    conn.commit()
-                    counts["rejected"] += 1
-                    continue
-                result = check_case(case, catalog, files, config.check)
-                store.open_case(conn, case=case, documents=f"{config.documents.rstrip('/')}/{order.order_id}")
-                store.record_check(conn, result=result, run_id=run_id)
-                conn.commit()  # one order at a time: a crash keeps what is done
-                counts["written"] += 1
-                statuses[result.status] += 1
-            sent, failed = send_unsent(conn, client) if client is not None and config.send else (0, 0)
-            report = HomologacaoJobReport(
-                run_id=run_id,
-                read=len(orders),
-                written=counts["written"],
-                rejected=counts["rejected"],
-                waiting=counts["waiting"],
-                sent=sent,
-                send_failed=failed,
-                statuses=dict(statuses),
-            )
-        except Exception as error:
-            conn.rollback()
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts=dict(counts), error=repr(error))
-            raise
+        catalog = load_catalog(conn)
+        orders = store.placed_orders_without_case(conn)
+        for order in orders:
+            files = order_files(config.documents, order.order_id, settings)
+            if not files:
+                counts["waiting"] += 1
+                continue
+            try:
+                case = case_from_order(order, catalog)
+            except ValueError as error:  # NotACase, or a consumer unit our case model refuses
+                reason = str(error).splitlines()[0][:300]
+                raw = order.model_dump(mode="json")
+                erp_store.record_reject(conn, kind=REJECT_KIND, key=order.order_id, raw=raw, reason=reason)
+                conn.commit()
+                counts["rejected"] += 1
+                continue
+            result = check_case(case, catalog, files, config.check)
+            store.open_case(conn, case=case, documents=f"{config.documents.rstrip('/')}/{order.order_id}")
+            store.record_check(conn, result=result, run_id=run.id)
+            conn.commit()  # one order at a time: a crash keeps what is done
+            counts["written"] += 1
+            statuses[result.status] += 1
+            run.counts = dict(counts)  # what a failure further on records
+        sent, failed = send_unsent(conn, client) if client is not None and config.send else (0, 0)
+        report = HomologacaoJobReport(
+            run_id=run.id,
+            read=len(orders),
+            written=counts["written"],
+            rejected=counts["rejected"],
+            waiting=counts["waiting"],
+            sent=sent,
+            send_failed=failed,
+            statuses=dict(statuses),
+        )
         rows = postgres.RowCounts(
             read=report.read,
             accepted=report.read - report.rejected,
             written=report.written,
             rejected=report.rejected,
         )
-        summary = report.model_dump(mode="json")
-        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts=summary, rows=rows)
+        run.report(report.model_dump(mode="json"), rows)
     return report
 
 

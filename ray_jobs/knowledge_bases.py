@@ -34,7 +34,7 @@ from pydantic import Field
 
 # rag owns chunks and passages; the sparse vector must be the one search queries use, so it is shared.
 from catalog.lexical import lexical_vector
-from common import document_store, offer_store, postgres
+from common import catalog_store, document_store, offer_store, postgres
 from common.document_store import DocumentReject
 from common.embedded import init_ray, postgres_dsn
 from common.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
@@ -49,8 +49,10 @@ from rag.chunking import Chunk, ChunkingConfig
 from rag.documents import Document, Rejection, corpus_collection, parse_document
 from ray_jobs.embed_catalog import EmbedJobConfig, catalog_collection, embedded_batches, embedder_configs
 from ray_jobs.progress import say, table
+from ray_jobs.runner import job_run, migrate_once
 
 JOB_NAME = "knowledge_bases"
+OfferKey = tuple[str, str, str]  # product_id, distributor, sku: a row of the offers change feed
 COLUMNS = ("added", "updated", "unchanged", "removed", "rejected", "no_vector")
 log = logging.getLogger(__name__)
 
@@ -221,18 +223,33 @@ def _write_chunks(
 
 
 def sync_pricing(
-    store: VectorStore, configs: list[EmbedderConfig], conn: psycopg.Connection[Any]
+    store: VectorStore,
+    configs: list[EmbedderConfig],
+    conn: psycopg.Connection[Any],
+    changed: Sequence[OfferKey] | None = None,
 ) -> dict[str, int]:
+    """helio-pricing in step with the offers: every offer, or only the products and offers of `changed`
+    ((product_id, distributor, sku) from the offers change feed, whose removed offers leave)."""
     names = [c.vector_name for c in configs]
-    products, offers = offer_store.catalog_with_offers(conn, in_stock_only=False)
+    product_ids = None if changed is None else sorted({product_id for product_id, _, _ in changed})
+    read_at = catalog_store.database_now(conn)
+    products, offers = offer_store.catalog_with_offers(conn, in_stock_only=False, product_ids=product_ids)
     store.ensure_collection(catalog_collection(configs))
     store.ensure_collection(pricing_collection(configs))
+    passages = pricing.pricing_passages(products, offers)
+    catalog_fields = ("content_hash", "embedded_with")
+    if product_ids is None:
+        catalog_state = dict(store.scan(CATALOG_COLLECTION, catalog_fields))
+        stored = dict(store.scan(PRICING_COLLECTION, pricing.INDEX_STATE_FIELDS))
+    else:
+        catalog_state = store.payloads(CATALOG_COLLECTION, product_ids, catalog_fields)
+        ids = {p.id for p in passages} | {pricing.passage_id(d, sku) for _, d, sku in changed or ()}
+        stored = store.payloads(PRICING_COLLECTION, sorted(ids), pricing.INDEX_STATE_FIELDS)
     catalog_hashes = {
         point_id: f"{state.get('content_hash')}:{','.join(sorted(state.get('embedded_with') or ()))}"
-        for point_id, state in store.scan(CATALOG_COLLECTION, ("content_hash", "embedded_with"))
+        for point_id, state in catalog_state.items()
     }
-    stored = dict(store.scan(PRICING_COLLECTION, pricing.INDEX_STATE_FIELDS))
-    plan = pricing.plan_pricing(pricing.pricing_passages(products, offers), stored, catalog_hashes)
+    plan = pricing.plan_pricing(passages, stored, catalog_hashes)
     missing = plan.no_vector
     for start in range(0, len(plan.to_write), 256):
         part = plan.to_write[start : start + 256]
@@ -255,6 +272,8 @@ def sync_pricing(
         missing += len(part) - len(points)  # left the catalog between the scan and now
         store.upsert(PRICING_COLLECTION, points)
     store.delete(PRICING_COLLECTION, plan.to_delete)
+    if product_ids is None:
+        catalog_store.reapply_offer_changes_since(conn, since=read_at)
     return {
         "added": plan.added,
         "updated": plan.updated,
@@ -263,10 +282,6 @@ def sync_pricing(
         "rejected": 0,
         "no_vector": missing,
     }
-
-
-def _migrate(conn: psycopg.Connection[Any]) -> None:
-    postgres.migrate(conn, document_store.SCHEMA)
 
 
 def run(
@@ -278,18 +293,10 @@ def run(
     """One sync, recorded in job_runs; returns counts per collection."""
     store = store or RemoteVectorStore(vector_index(settings))
     encoder = encoder or TextEncoder(config, settings)
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        _migrate(conn)
-        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
-        try:
-            result = sync(config, settings, store, encoder, conn)
-            document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run_id)
-        except Exception as error:
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
-            raise
-        postgres.finish_run(
-            conn, run_id=run_id, status="succeeded", counts=result.rows, rows=row_counts(result.rows)
-        )
+    with job_run(settings, JOB_NAME, document_store.SCHEMA) as run:
+        result = sync(config, settings, store, encoder, run.conn)
+        document_store.record_document_rejects(run.conn, rejects=result.rejects, run_id=run.id)
+        run.report(result.rows, row_counts(result.rows))
     return result.rows
 
 
@@ -322,27 +329,19 @@ def watch(
     encoder = encoder or TextEncoder(config, settings)
     parsed: dict[str, Document | Rejection] = {}
     last_rejects: list[DocumentReject] | None = None
-    migrated, pricing_due = False, time.monotonic()
+    pricing_due = time.monotonic()
     while not stop.is_set():
         try:
             with postgres.connect(postgres_dsn(settings)) as conn:
-                if not migrated:
-                    _migrate(conn)
-                    migrated = True
+                migrate_once(conn, document_store.SCHEMA)
                 with_pricing = config.pricing and time.monotonic() >= pricing_due
                 result = sync(config, settings, store, encoder, conn, parsed, with_pricing)
                 if with_pricing:
                     pricing_due = time.monotonic() + config.pricing_interval_s
                 if result.changed or result.rejects != last_rejects:
-                    run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
-                    document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run_id)
-                    postgres.finish_run(
-                        conn,
-                        run_id=run_id,
-                        status="succeeded",
-                        counts=result.rows,
-                        rows=row_counts(result.rows),
-                    )
+                    with job_run(settings, JOB_NAME, document_store.SCHEMA, conn=conn) as run:
+                        document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run.id)
+                        run.report(result.rows, row_counts(result.rows))
                     say(table(result.rows, COLUMNS))
                 last_rejects, parsed = result.rejects, result.parsed
         except Exception:

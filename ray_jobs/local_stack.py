@@ -1,9 +1,13 @@
 """`make run`: the whole platform on one machine with embedded defaults.
 
 Starts (or connects to) Ray and Postgres, loads the feeds into the catalog and the ANEEL tariffs, embeds
-the catalog and the knowledge bases into the vector index, starts the scheduler that keeps them fresh,
-then serves the API until Ctrl-C. With DATABASE_URL / QDRANT_URL / RAY_ADDRESS set, the same steps run
-against those servers.
+the catalog and the knowledge bases into the vector index, starts the index syncer and the scheduler that
+keep them fresh, then serves the API until Ctrl-C. With DATABASE_URL / QDRANT_URL / RAY_ADDRESS set, the
+same steps run against those servers.
+
+The local Ray it starts publishes where the stack's services are (`common.embedded.start_stack_ray`), so
+the scheduler, `POST /admin/jobs/{name}/run`, `python -m ray_jobs.<job>` from the checkout and `ray job
+submit --working-dir . -- python -m ray_jobs.<job>` all read and write the same Postgres, index and files.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ import sys
 import ray
 from pydantic import SecretStr
 
-from common.embedded import init_ray
+from common.embedded import start_stack_ray
 from common.settings import Settings, get_settings
-from ray_jobs import catalog_etl, change_streams, embed_catalog, knowledge_bases, scheduler, tariffs
+from ray_jobs import (
+    catalog_etl,
+    change_streams,
+    embed_catalog,
+    index_sync,
+    knowledge_bases,
+    scheduler,
+    tariffs,
+)
 from ray_jobs.progress import say, step, table
 from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
 from serve_app.main import serve_api
@@ -24,8 +36,9 @@ from serve_app.main import serve_api
 
 def main() -> int:
     settings = get_settings()
+    serve_config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
     with step("start Ray" + (f" at {settings.ray_address}" if settings.ray_address else " (local)")):
-        init_ray(settings)
+        start_stack_ray(settings, reserved_cpus=serve_config.reserved_cpus())
     with step("catalog ETL"):
         report = catalog_etl.run(
             catalog_etl.CatalogEtlConfig(source=settings.feeds_uri, feeds_config=settings.feeds_config),
@@ -43,6 +56,8 @@ def main() -> int:
     with step("knowledge bases (documents and price passages)"):
         rows = knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
     say(table(rows, knowledge_bases.COLUMNS))
+    with step("index syncer (price and stock changes → search within seconds)"):
+        index_sync.start(settings)
     settings = with_admin_token(settings)
     with step("scheduler (python -m ray_jobs.scheduler list|run NAME|history)"):
         jobs = ray.get(scheduler.start(settings).jobs.remote())
@@ -51,7 +66,7 @@ def main() -> int:
     if change_streams.start(settings) is not None:
         say(f"  ERP change streams: consuming from {settings.kafka_bootstrap_servers}")
     say(f"▶ serving on http://{settings.host}:{settings.port} (docs at /docs); Ctrl-C stops")
-    serve_api(settings, SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG))
+    serve_api(settings, serve_config)
     return 0
 
 

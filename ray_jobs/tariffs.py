@@ -33,10 +33,11 @@ from pydantic import BaseModel, Field
 
 from common import postgres, tariff_store
 from common.aneel_ckan import CkanError, CkanTariffClient
-from common.embedded import join_cluster_for_metrics, postgres_dsn
+from common.embedded import join_cluster_for_metrics
 from common.settings import Settings, get_settings
 from common.storage import object_store
 from ray_jobs.progress import say, step, table
+from ray_jobs.runner import job_run
 from solar.tariffs import (
     RejectedTariffRow,
     TariffRow,
@@ -118,45 +119,36 @@ class _Split:
 
 def run(config: TariffsJobConfig, settings: Settings) -> TariffsReport:
     source = config.source if not is_http(config.source) else f"{config.source}#{config.resource_id}"
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn, tariff_store.SCHEMA)
-        run_id = postgres.start_run(conn, job=JOB_NAME, submission_id=settings.job_submission_id)
-        try:
-            with ExitStack() as stack, step(f"load ANEEL tariffs from {source}"):
-                split = _Split(parse_tariff_rows(source_lines(config, settings, stack)), config.on)
-                counts = tariff_store.upsert_tariff_rows(
-                    conn, rows=split.accepted(), source=source, run_id=run_id
-                )
-                rejects_new = tariff_store.record_tariff_rejects(
-                    conn, rejects=split.rejects, source=source, run_id=run_id
-                )
-            with step(f"derive residential B1 tariffs in force on {config.on}"):
-                derived = residential_tariffs(split.residential, config.on) if counts.accepted else {}
-                if derived:
-                    tariff_store.replace_residential_tariffs(
-                        conn, tariffs=derived.values(), derived_on=config.on
-                    )
-            report = TariffsReport(
-                run_id=run_id,
-                source=source,
-                on=config.on,
-                read=counts.accepted + len(split.rejects),
-                accepted=counts.accepted,
-                rejected=len(split.rejects),
-                new=counts.new,
-                unchanged=counts.unchanged,
-                rejects_new=rejects_new,
-                utilities=len(derived),
+    with job_run(settings, JOB_NAME, tariff_store.SCHEMA) as run:
+        conn = run.conn
+        with ExitStack() as stack, step(f"load ANEEL tariffs from {source}"):
+            split = _Split(parse_tariff_rows(source_lines(config, settings, stack)), config.on)
+            counts = tariff_store.upsert_tariff_rows(
+                conn, rows=split.accepted(), source=source, run_id=run.id
             )
-        except Exception as error:
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error=repr(error))
-            raise
-        status = "succeeded" if report.accepted else "failed"
+            rejects_new = tariff_store.record_tariff_rejects(
+                conn, rejects=split.rejects, source=source, run_id=run.id
+            )
+        with step(f"derive residential B1 tariffs in force on {config.on}"):
+            derived = residential_tariffs(split.residential, config.on) if counts.accepted else {}
+            if derived:
+                tariff_store.replace_residential_tariffs(conn, tariffs=derived.values(), derived_on=config.on)
+        report = TariffsReport(
+            run_id=run.id,
+            source=source,
+            on=config.on,
+            read=counts.accepted + len(split.rejects),
+            accepted=counts.accepted,
+            rejected=len(split.rejects),
+            new=counts.new,
+            unchanged=counts.unchanged,
+            rejects_new=rejects_new,
+            utilities=len(derived),
+        )
         rows = postgres.RowCounts(
             read=report.read, accepted=report.accepted, written=report.new, rejected=report.rejected
         )
-        summary = report.model_dump(mode="json")
-        postgres.finish_run(conn, run_id=run_id, status=status, counts=summary, rows=rows)
+        run.report(report.model_dump(mode="json"), rows, status="succeeded" if report.accepted else "failed")
     return report
 
 

@@ -78,6 +78,11 @@ class DeploymentOptions(StrictModel):
             raise ValueError("set num_replicas or autoscaling_config, not both")
         return self
 
+    def max_replicas(self) -> int:
+        if self.autoscaling_config is not None:
+            return self.autoscaling_config.max_replicas
+        return self.num_replicas or 1
+
     def serve_options(self) -> dict[str, Any]:
         """Keyword arguments for `serve.deployment`."""
         options: dict[str, Any] = {
@@ -122,7 +127,10 @@ class RouterOptions(DeploymentOptions):
         default=50, ge=1, description="Fused hits handed to ranking; the response keeps the best `limit`."
     )
     recommend_refresh_s: float = Field(
-        default=300.0, gt=0, description="How often the kit recommender reloads the catalog from Postgres."
+        default=10.0,
+        gt=0,
+        description="How often the kit recommender checks the offers change feed, and reloads the catalog "
+        "from Postgres when it moved (every 300 s regardless, for the tariffs).",
     )
     recommend_max_options: int = Field(
         default=5, ge=1, description="Most kit options a recommendation returns (the kit search keeps 10)."
@@ -198,6 +206,11 @@ class SearchAppConfig(StrictModel):
     homologacao: HomologacaoConfig = Field(
         default_factory=HomologacaoConfig, description="Limits, tolerances and sizes of the package checks."
     )
+
+    def reserved_cpus(self) -> float:
+        """Logical CPUs the app's replicas hold at their most (every deployment at max_replicas)."""
+        deployments = (self.router, self.query_embedder, self.chat_model)
+        return sum(d.max_replicas() * d.ray_actor_options.num_cpus for d in deployments)
 
     @classmethod
     def from_yaml(cls, path: Path) -> SearchAppConfig:

@@ -175,12 +175,29 @@ class KitRecommender:
         log.info("kit recommendations: %d products loaded", snapshot.products)
         return True
 
-    def start_refreshing(self, refresh_s: float) -> None:
-        """Rebuild the snapshot every `refresh_s` in a daemon thread (the first build is up to the caller)."""
+    def start_refreshing(
+        self, check_s: float, version: Callable[[], object] | None = None, max_age_s: float = 300.0
+    ) -> None:
+        """Rebuild the snapshot in a daemon thread (the first build is up to the caller), checking every
+        `check_s`: when `version` (a cheap read of what the snapshot is built from: the offers change feed)
+        moved since the last build, or the build is `max_age_s` old (tariffs, a new day); without
+        `version`, at every check."""
 
         def loop() -> None:
-            while not self._stop.wait(refresh_s):
-                self.refresh()
+            built: object = None  # unknown until the first check: it rebuilds once
+            built_at = time.monotonic()
+            while not self._stop.wait(check_s):
+                current = None
+                if version is not None:
+                    try:
+                        current = version()
+                    except Exception as error:  # the database away: keep the snapshot, ask again later
+                        log.warning("catalog version not read: %s", f"{type(error).__name__}: {error}")
+                        continue
+                    if current == built and time.monotonic() - built_at < max_age_s:
+                        continue
+                if self.refresh():
+                    built, built_at = current, time.monotonic()
 
         self._thread = threading.Thread(target=loop, name="kit-catalog-refresh", daemon=True)
         self._thread.start()

@@ -13,9 +13,10 @@ import psycopg
 from fastapi import FastAPI
 from psycopg.rows import dict_row
 
+from common.catalog_store import catalog_version, offer_change_backlog
 from common.embedded import postgres_dsn
 from common.offer_store import catalog_with_offers
-from common.schemas import Offer, Product
+from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from common.settings import Settings
 from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
@@ -26,7 +27,7 @@ from serve_app.ask import AskSettings, HelioAssistant
 from serve_app.ask_tools import SolarTool
 from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable
-from serve_app.health import HealthCheck
+from serve_app.health import Freshness, HealthCheck
 from serve_app.homologacao import HomologacaoService, ProductCatalog
 from serve_app.index import VectorIndexClient
 from serve_app.llm import build_router_chain
@@ -38,6 +39,7 @@ from solar import Atlas, ResidentialTariff
 log = logging.getLogger(__name__)
 
 QUERY_EMBEDDER = "query embedder"
+FRESHNESS_BOUND_S = 60.0  # a price or stock change reaches search within this (the alert's bound too)
 
 
 def load_catalog_from_postgres(settings: Settings, timeout_s: float) -> tuple[list[Product], list[Offer]]:
@@ -45,6 +47,23 @@ def load_catalog_from_postgres(settings: Settings, timeout_s: float) -> tuple[li
     dsn = postgres_dsn(settings)
     with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
         return catalog_with_offers(conn)
+
+
+def read_catalog_version(settings: Settings, timeout_s: float) -> tuple[Any, ...]:
+    with psycopg.connect(postgres_dsn(settings), connect_timeout=max(1, round(timeout_s))) as conn:
+        return catalog_version(conn)
+
+
+async def read_freshness(settings: Settings, timeout_s: float) -> dict[str, Freshness]:
+    """How far the collections that follow the offers change feed trail it (ray_jobs.index_sync)."""
+
+    def read() -> tuple[int, float]:
+        with psycopg.connect(postgres_dsn(settings), connect_timeout=max(1, round(timeout_s))) as conn:
+            return offer_change_backlog(conn)
+
+    pending, lag = await asyncio.to_thread(read)
+    status = Freshness(lag_s=round(lag, 1), pending=pending, within_bound=lag <= FRESHNESS_BOUND_S)
+    return dict.fromkeys((CATALOG_COLLECTION, PRICING_COLLECTION), status)
 
 
 def load_tariffs_from_postgres(
@@ -88,6 +107,7 @@ class HelioRouter:
         self.health_check = HealthCheck(
             {"vector_index": index.describe, "embedder": self.describe_embedder},
             timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
+            freshness=partial(read_freshness, settings, options.recommend_db_timeout_s),
         )
         # The first load runs here, so a healthy replica recommends at once; Postgres down leaves the
         # endpoint answering 503 (search keeps working) until a background reload succeeds.
@@ -103,7 +123,10 @@ class HelioRouter:
             max_options=options.recommend_max_options,
         )
         self.kit_recommender.refresh()
-        self.kit_recommender.start_refreshing(options.recommend_refresh_s)
+        self.kit_recommender.start_refreshing(
+            options.recommend_refresh_s,
+            version=partial(read_catalog_version, settings, options.recommend_db_timeout_s),
+        )
         ask = config.ask
         chain = build_router_chain(config.chat, settings, chat_model)
         self.assistant = HelioAssistant(

@@ -138,6 +138,12 @@ class VectorStore(Protocol):
     ) -> dict[str, dict[str, list[float]]]:
         """The named dense vectors of the given points (absent ids are left out), to reuse them elsewhere."""
 
+    def payloads(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The named payload fields of the given points (absent ids are left out): a diff of a few points
+        without scanning the collection."""
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         """Distinct values of a keyword payload field (e.g. every brand in the catalog)."""
 

@@ -160,6 +160,12 @@ class EdgeVectorStore:
         records = self._shard(collection).retrieve(list(ids), False, list(names)) if ids else []
         return {str(r.id): _dense(r.vector, names) for r in records}
 
+    def payloads(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        records = self._shard(collection).retrieve(list(ids), list(fields), False) if ids else []
+        return {str(r.id): dict(r.payload or {}) for r in records}
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         response = self._shard(collection).facet(edge.FacetRequest(key=field, limit=limit, exact=True))
         return [str(hit.value) for hit in response.hits]

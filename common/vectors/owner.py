@@ -75,6 +75,11 @@ class VectorIndexActor:
     ) -> dict[str, dict[str, list[float]]]:
         return self._store.vectors(collection, ids, names)
 
+    def payloads(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        return self._store.payloads(collection, ids, fields)
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return self._store.facet(collection, field, limit)
 
@@ -144,6 +149,11 @@ class RemoteVectorStore:
         self, collection: str, ids: Sequence[str], names: Sequence[str]
     ) -> dict[str, dict[str, list[float]]]:
         return ray.get(self._handle.vectors.remote(collection, ids, names))
+
+    def payloads(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        return ray.get(self._handle.payloads.remote(collection, ids, fields))
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return ray.get(self._handle.facet.remote(collection, field, limit))

@@ -155,6 +155,14 @@ class QdrantServerVectorStore:
             found[str(record.id)] = {n: list(stored[n]) for n in names if isinstance(stored.get(n), list)}
         return found
 
+    def payloads(
+        self, collection: str, ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        records = self._client.retrieve(collection, list(ids), with_payload=list(fields), with_vectors=False)
+        return {str(record.id): dict(record.payload or {}) for record in records}
+
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         response = self._client.facet(collection, field, limit=limit, exact=True)
         return [str(hit.value) for hit in response.hits]

@@ -218,6 +218,14 @@ def test_scan_pages_through_every_point(store: VectorStore) -> None:
     assert dict(store.scan(COLLECTION, [])) == {p.id: {} for p in POINTS}
 
 
+def test_payloads_of_a_few_points_leave_absent_ones_out(store: VectorStore) -> None:
+    wanted = [POINTS[0].id, POINTS[5].id, "00000000-0000-0000-0000-000000000000"]
+    assert store.payloads(COLLECTION, wanted, ["brand"]) == {
+        p.id: {"brand": p.payload["brand"]} for p in (POINTS[0], POINTS[5])
+    }
+    assert store.payloads(COLLECTION, [], ["brand"]) == {}
+
+
 def test_a_new_embedding_model_gets_its_own_vector(store: VectorStore) -> None:
     """A second model's vectors go under a new name in the existing collection; spaces never mix."""
     rng = random.Random(3)

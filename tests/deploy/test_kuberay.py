@@ -25,16 +25,28 @@ def test_every_manifest_is_a_kuberay_resource() -> None:
     assert all(doc["apiVersion"] == "ray.io/v1" for doc in manifests())
 
 
+def chain(config: SchedulerConfig, name: str) -> list[str]:
+    """`name`, then the jobs that run only after it (no cron of their own), depth first."""
+    followers = [d for d in config.downstream(name) if config.jobs[d].cron is None]
+    return [name, *(job for follower in followers for job in chain(config, follower))]
+
+
 def test_cron_jobs_match_the_scheduler_config() -> None:
+    """One RayCronJob per cron job, running its chain of dependants, within their time limits."""
     config = SchedulerConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "schedules.yaml")
     crons = [doc for doc in manifests() if doc["kind"] == "RayCronJob"]
     by_entry = {doc["spec"]["jobTemplate"]["entrypoint"].split(" --")[0]: doc["spec"] for doc in crons}
-    for name, job in config.jobs.items():
-        spec = by_entry[job.entrypoint]
-        assert spec["schedule"] == job.cron, name
+    scheduled = [name for name, job in config.jobs.items() if job.cron is not None]
+    for name in scheduled:
+        jobs = chain(config, name)
+        spec = by_entry[" && ".join(config.jobs[job].entrypoint for job in jobs)]
+        assert spec["schedule"] == config.jobs[name].cron, name
         assert spec["timeZone"] == config.timezone, name
         assert spec["jobTemplate"]["backoffLimit"] == config.policy(name).max_attempts - 1, name
-    assert len(crons) == len(config.jobs)
+        deadline = sum(config.jobs[job].timeout_s for job in jobs)
+        assert spec["jobTemplate"]["activeDeadlineSeconds"] == deadline, name
+    assert len(crons) == len(scheduled)
+    assert {job for name in scheduled for job in chain(config, name)} == set(config.jobs)
 
 
 def test_cluster_head_runs_no_work_and_gpu_workers_scale_from_zero() -> None:

@@ -1,6 +1,6 @@
-"""A tiny job for the scheduler tests, run as a real subprocess or Ray job: it records its run in
-job_runs like the platform's jobs do (with the submission id it was given), can take a while, and can
-fail its first attempts.
+"""A tiny job for the scheduler tests, run as a real subprocess or Ray job: it records its run through the
+job runner like the platform's jobs do (with the submission id and time limit it was given), can take a
+while, and can fail its first attempts.
 
     python -m tests.ray_jobs.scheduled_job [--sleep S] [--fail-first N --attempts-file F]
 """
@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from common import postgres
-from common.embedded import postgres_dsn
 from common.settings import get_settings
+from ray_jobs.runner import job_run
 
 
 def main() -> int:
@@ -28,16 +28,13 @@ def main() -> int:
         attempt = int(args.attempts_file.read_text() or 0) + 1 if args.attempts_file.exists() else 1
         args.attempts_file.write_text(str(attempt))
     settings = get_settings()
-    time.sleep(args.sleep)
-    with postgres.connect(postgres_dsn(settings)) as conn:
-        postgres.migrate(conn)
-        run_id = postgres.start_run(conn, job="scheduled_job", submission_id=settings.job_submission_id)
+    with job_run(settings, "scheduled_job") as run:
+        time.sleep(args.sleep)
         if attempt <= args.fail_first:
-            postgres.finish_run(conn, run_id=run_id, status="failed", counts={}, error="asked to fail")
+            run.report({}, status="failed", error="asked to fail")
             print(f"attempt {attempt} fails as asked", file=sys.stderr)
             return 1
-        rows = postgres.RowCounts(read=10, accepted=7, written=7, rejected=3)
-        postgres.finish_run(conn, run_id=run_id, status="succeeded", counts={"attempt": attempt}, rows=rows)
+        run.report({"attempt": attempt}, postgres.RowCounts(read=10, accepted=7, written=7, rejected=3))
     return 0
 
 

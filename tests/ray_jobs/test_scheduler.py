@@ -52,9 +52,21 @@ def test_shipped_schedules_are_the_design_defaults_in_sao_paulo_time() -> None:
         "knowledge_bases": "07:00",
         "tariffs": "09:00",
         "erp_sync": "03:30",
-        "homologacao_ai": "03:05",
     }
-    assert "embed_catalog" in config.jobs["catalog"].entrypoint  # catalog ETL, then its embeddings
+
+
+def test_shipped_dependencies_are_declared_not_timed() -> None:
+    config = SchedulerConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "schedules.yaml")
+    assert config.downstream("catalog") == ["embed_catalog"]  # the ETL, then its embeddings
+    assert config.downstream("embed_catalog") == ["knowledge_bases"]  # pricing passages reuse vectors
+    assert config.downstream("erp_sync") == ["homologacao_ai"]
+    assert (config.jobs["catalog"].watch, config.jobs["knowledge_bases"].watch) == ("feeds_uri", "docs_uri")
+    assert all(job.timeout_s <= 3600 for job in config.jobs.values())
+    now = datetime(2026, 11, 25, 3, 1, tzinfo=UTC)
+    assert config.expected_interval_s("erp_sync", now) == 1800 + 900
+    assert (
+        config.expected_interval_s("homologacao_ai", now) == 1800 + 900 + 900
+    )  # its upstream's, and its own
 
 
 @pytest.mark.parametrize(
@@ -67,6 +79,20 @@ def test_shipped_schedules_are_the_design_defaults_in_sao_paulo_time() -> None:
             {"jobs": {"x": {"cron": "* * * * *", "entrypoint": "true", "requires": ["erp"]}}},
             "unknown settings",
         ),
+        ({"jobs": {"x": {"watch": "feeds", "entrypoint": "true"}}}, "unknown settings"),
+        ({"jobs": {"x": {"entrypoint": "true"}}}, "a cron, an `after` or a `watch`"),
+        ({"jobs": {"x": {"after": ["y"], "entrypoint": "true"}}}, "after unknown jobs"),
+        (
+            {
+                "jobs": {
+                    "a": {"after": ["c"], "entrypoint": "true"},
+                    "b": {"after": ["a"], "entrypoint": "true"},
+                    "c": {"after": ["b"], "cron": "0 2 * * *", "entrypoint": "true"},
+                }
+            },
+            "cycle",
+        ),
+        ({"jobs": {"x": {"cron": "0 2 * * *", "entrypoint": "true", "timeout_s": 0}}}, "greater than 0"),
     ],
 )
 def test_bad_schedules_fail_when_loaded(document: dict[str, object], mentions: str) -> None:
@@ -97,8 +123,10 @@ def test_runs_get_the_settings_and_their_submission_id_but_no_secrets(fresh_sett
     settings = Settings.model_validate(
         {**fresh_settings.model_dump(), "erp_token": "erp-secret-value", "feeds_uri": "s3://bucket/feeds"}
     )
-    env = job_env(settings, "catalog-1-abc")
+    env = job_env(settings, "catalog-1-abc", 1800)
     assert env["JOB_SUBMISSION_ID"] == "catalog-1-abc"
+    assert env["JOB_TIMEOUT_S"] == "1800"
+    assert env["DATA_DIR"] == str(fresh_settings.data_dir) and env["BASE_DIR"] == str(PROJECT_ROOT)
     assert env["DATABASE_URL"] == fresh_settings.database_url
     assert env["FEEDS_URI"] == "s3://bucket/feeds"
     assert "erp-secret-value" not in "".join(env.values())
@@ -108,10 +136,10 @@ def test_a_run_submitted_from_a_worker_lists_each_path_once(
     fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scheduler actor's own environment already starts with what `worker_env` prepends."""
-    first = job_env(fresh_settings, "catalog-1-abc")
+    first = job_env(fresh_settings, "catalog-1-abc", 60)
     monkeypatch.setenv("PATH", first["PATH"])
     monkeypatch.setenv("PYTHONPATH", first["PYTHONPATH"])
-    again = job_env(fresh_settings, "catalog-2-abc")
+    again = job_env(fresh_settings, "catalog-2-abc", 60)
     assert (again["PATH"], again["PYTHONPATH"]) == (first["PATH"], first["PYTHONPATH"])
     for variable in ("PATH", "PYTHONPATH"):
         entries = again[variable].split(os.pathsep)
@@ -139,6 +167,7 @@ def config_with(jobs: dict[str, str], **retry: float) -> SchedulerConfig:
         jobs={name: JobSchedule(cron="0 2 * * *", entrypoint=command) for name, command in jobs.items()},
         retry=RetryPolicy(backoff_s=0.1, **retry),
         poll_s=0.1,
+        watch_interval_s=0.2,
     )
 
 
@@ -221,6 +250,80 @@ def test_retries_stop_at_the_policys_attempts(
     time.sleep(1)  # room for a third attempt that must not come
     assert [(run.attempt, run.status) for run in runs(fresh_settings)] == [(1, "failed"), (2, "failed")]
     assert (tmp_path / "attempts").read_text() == "2"
+
+
+def test_a_run_past_its_time_limit_is_stopped_recorded_and_retried(
+    scheduler_for: Callable[[SchedulerConfig], JobScheduler], fresh_settings: Settings, tmp_path: Path
+) -> None:
+    config = config_with(
+        {"stuck": f"{JOB} --sleep 60 --attempts-file {tmp_path / 'attempts'}"}, max_attempts=2
+    )
+    config.jobs["stuck"].timeout_s = 1.5
+    scheduler = scheduler_for(config)
+    started = time.monotonic()
+    scheduler.trigger("stuck")
+    wait_until(finished(fresh_settings, 2), timeout_s=40)
+    assert time.monotonic() - started < 30  # two runs of 1.5 s and their stops, not two minutes of sleep
+    history = runs(fresh_settings)
+    assert [(run.trigger, run.attempt, run.status) for run in history] == [
+        ("manual", 1, "timed_out"),
+        ("retry", 2, "timed_out"),
+    ]
+    assert all((run.error or "").startswith("timed out after 1.5 s") for run in history)
+    assert scheduler.trigger("stuck").status == "submitted"  # a stuck run never blocks later fires
+
+
+def test_a_job_runs_when_its_upstream_succeeds_and_is_skipped_when_it_fails_for_good(
+    scheduler_for: Callable[[SchedulerConfig], JobScheduler], fresh_settings: Settings, tmp_path: Path
+) -> None:
+    config = config_with(
+        {
+            "etl": f"{JOB} --fail-first 1 --attempts-file {tmp_path / 'etl'}",
+            "broken": f"{JOB} --fail-first 9",
+        },
+        max_attempts=2,
+    )
+    config.jobs["embed"] = JobSchedule(after=["etl"], entrypoint=JOB)
+    config.jobs["after_broken"] = JobSchedule(after=["broken"], entrypoint=JOB)
+    scheduler = scheduler_for(config)
+    scheduler.trigger("etl")
+    scheduler.trigger("broken")
+    wait_until(finished(fresh_settings, 6))
+    by_job = {(run.job, run.trigger, run.attempt, run.status) for run in runs(fresh_settings)}
+    assert by_job == {
+        ("etl", "manual", 1, "failed"),
+        ("etl", "retry", 2, "succeeded"),
+        ("embed", "upstream", 1, "succeeded"),
+        ("broken", "manual", 1, "failed"),
+        ("broken", "retry", 2, "failed"),
+        ("after_broken", "upstream", 1, "skipped"),
+    }
+    [skipped] = [run for run in runs(fresh_settings) if run.status == "skipped"]
+    assert skipped.error is not None and "upstream broken failed" in skipped.error
+
+
+def test_a_watched_folder_fires_its_job_once_per_settled_change(
+    scheduler_for: Callable[[SchedulerConfig], JobScheduler], fresh_settings: Settings, tmp_path: Path
+) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "a.csv").write_text("sku,price\n1,10\n")
+    config = config_with({})
+    config.jobs["catalog"] = JobSchedule(watch="feeds_uri", entrypoint=JOB)
+    settings = fresh_settings.model_copy(update={"feeds_uri": str(feeds)})
+    scheduler = JobScheduler(config, settings, LocalProcessJobs())
+    scheduler.start()
+    try:
+        time.sleep(1)  # polls see the folder as it was: no run
+        assert runs(fresh_settings) == []
+        (feeds / "b.csv").write_text("sku,price\n2,20\n")
+        wait_until(finished(fresh_settings, 1))
+        time.sleep(1)  # the same listing again: no second run
+        assert [(run.job, run.trigger, run.status) for run in runs(fresh_settings)] == [
+            ("catalog", "watch", "succeeded")
+        ]
+    finally:
+        scheduler.shutdown()
 
 
 def test_cron_fires_submit_runs_and_idle_jobs_are_not_scheduled(
@@ -320,7 +423,8 @@ def cli_env(fresh_settings: Settings, tmp_path: Path, monkeypatch: pytest.Monkey
     schedules.write_text(
         f"jobs:\n  sample:\n    cron: '15 3 * * *'\n    entrypoint: {JOB}\n"
         "  erp_sync:\n    cron: '*/30 * * * *'\n    entrypoint: python -m ray_jobs.erp_sync all\n"
-        "    requires: [erp_url]\n",
+        "    requires: [erp_url]\n"
+        f"  follower:\n    after: [sample]\n    entrypoint: {JOB}\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("DATABASE_URL", fresh_settings.database_url or "")
@@ -338,8 +442,9 @@ def test_cli_lists_jobs_with_their_next_run_or_why_they_are_idle(
 
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "sample" in out and "15 3 * * *" in out and "03:15 -03" in out
+    assert "sample" in out and "cron 15 3 * * *" in out and "03:15 -03" in out
     assert "erp_sync" in out and "idle until ERP_URL is set" in out
+    assert "after sample" in out and "→ follower" in out  # the graph, both ways
 
 
 def test_cli_history_prints_runs_with_counts(
