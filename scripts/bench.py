@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -191,11 +192,13 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
     return samples
 
 
-def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
-    """Search, then recommend and quote, against the Serve app over HTTP and in-process."""
+def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, changes: int) -> dict[str, Any]:
+    """Search, then recommend and quote, against the Serve app over HTTP and in-process; then the
+    freshness of prices under search load (on a copy of the feeds, which its feed path edits)."""
     from ray import serve
 
     from scripts.bench_ask import bench_ask
+    from scripts.bench_freshness import bench_freshness
     from scripts.bench_recommend import bench_over_http
     from serve_app.app import build_search_app
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
@@ -229,6 +232,8 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
     serve.run(build_search_app(with_cache, settings), name="bench", route_prefix="/")
     asyncio.run(http_latencies(url, 1, 20))  # warm-up, which also fills the cache with every query
     repeated = percentiles(asyncio.run(http_latencies(url, 16, max(requests // 16, 10))))
+    shutil.copytree(feeds, scratch / "feeds")
+    freshness = bench_freshness(settings, scratch / "feeds", scratch, url, QUERIES, changes)
     serve.shutdown()
     asyncio.run(in_process_latencies(settings, 20))
     local = percentiles(asyncio.run(in_process_latencies(settings, requests)))
@@ -240,7 +245,7 @@ def bench_serving(settings: Any, requests: int) -> dict[str, Any]:
         "in_process": local,
         "ratio_http_p50_to_in_process_p50": round(one["p50_ms"] / local["p50_ms"], 2),
     }
-    return {"search": search, "recommend": solar, "ask": ask}
+    return {"search": search, "recommend": solar, "ask": ask, "freshness": freshness}
 
 
 def main() -> int:
@@ -248,6 +253,7 @@ def main() -> int:
     parser.add_argument("--feeds", type=Path, default=Path("sample_feeds"))
     parser.add_argument("--requests", type=int, default=300, help="search requests per measurement")
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--changes", type=int, default=20, help="price changes per freshness path")
     args = parser.parse_args()
 
     from common.embedded import init_ray
@@ -261,7 +267,7 @@ def main() -> int:
         results["etl"] = bench_etl(settings, args.feeds.resolve())
         results["embedding"] = bench_embedding(settings)
         results["knowledge_bases"] = bench_knowledge_bases(settings)
-        results |= bench_serving(settings, args.requests)
+        results |= bench_serving(settings, args.requests, args.feeds.resolve(), Path(scratch), args.changes)
         stop_vector_index()
         import pgserver
 

@@ -12,13 +12,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from common.settings import Settings
 from homologacao.config import HomologacaoConfig
 from models.chat_engines import ChatChainConfig
 from models.embedders import EmbedderConfig
 from serve_app.limits import LimitsOptions
 
 BUILDER_IMPORT_PATH = "serve_app.app:build_app"
-DEFAULT_SERVE_CONFIG = Path(__file__).resolve().parent / "configs" / "cpu.yaml"
+DEFAULT_SERVE_CONFIG: Path = Settings.model_fields["serve_config"].default
 
 
 class StrictModel(BaseModel):

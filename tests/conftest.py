@@ -17,6 +17,11 @@ from common.settings import Settings
 
 if TYPE_CHECKING:
     from models.embedders import SentenceTransformerEmbedder
+    from tests.erp_simulator import ErpSimulator
+    from tests.kafka_broker import TansuBroker
+
+
+ERP_TOKEN = "erp-test-token"  # the bearer token the ERP simulator of the session expects
 
 
 @pytest.fixture(scope="session")
@@ -157,3 +162,41 @@ class S3:
 @pytest.fixture(scope="session")
 def s3(s3_endpoint: str) -> S3:
     return S3(s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """The tansu Kafka-protocol broker on 127.0.0.1, for the session."""
+    from tests.kafka_broker import TansuBroker
+
+    broker = TansuBroker(tmp_path_factory.mktemp("tansu") / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator_server() -> Iterator[tuple[str, ErpSimulator]]:
+    """The ERP simulator served by uvicorn on 127.0.0.1 in a thread, for the whole session."""
+    import uvicorn
+
+    from tests.erp_simulator import ErpSimulator, create_app
+
+    simulator = ErpSimulator(token=ERP_TOKEN)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(simulator), host="127.0.0.1", port=port, log_level="warning")
+    )
+    import threading
+
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    ready = threading.Event()
+    for _ in range(400):  # poll the server's own flag (up to 20 s), not a fixed sleep
+        if server.started or not thread.is_alive():
+            break
+        ready.wait(0.05)
+    assert server.started, "the ERP simulator did not start"
+    yield f"http://127.0.0.1:{port}", simulator
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,4 +1,4 @@
-"""Change-stream tests: one tansu broker for the session, a fresh database and topic per test."""
+"""Change-stream tests: the session's tansu broker, a fresh database and topic per test."""
 
 from __future__ import annotations
 
@@ -25,14 +25,6 @@ from tests.kafka_broker import TansuBroker
 
 # A group (re)join on tansu waits about half the session timeout: keep it short in tests.
 SESSION_TIMEOUT_MS = 3000
-
-
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
-    broker = TansuBroker(tmp_path_factory.mktemp("tansu") / "tansu.log")
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def record_application(conn: psycopg.Connection[Any], event: ChangeEvent) -> Non
 def applications(dsn: str) -> list[tuple[str, int, str, str | None]]:
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("SELECT key, version, op, name FROM applications ORDER BY id").fetchall()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [tuple(row) for row in rows]
 
 
 def produce(broker: TansuBroker, topic: str, messages: list[tuple[str | None, Any]]) -> None:

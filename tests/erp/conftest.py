@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-import uvicorn
 
 from common import catalog_store, erp_store, postgres
 from common.schemas import Offer, Product
 from common.settings import Settings
-from tests.conftest import free_port, new_database
+from tests.conftest import ERP_TOKEN, new_database
 
 if TYPE_CHECKING:
     from tests.erp_simulator import ErpSimulator
 
-TOKEN = "erp-test-token"
+TOKEN = ERP_TOKEN
 # The catalog the ERP's SKUs match: two offers of one module at one distributor, one at another.
 OFFERS = (("Solar Sul", "SS-1"), ("Solar Sul", "SS-2"), ("Luz Norte", "LN-1"))
 
@@ -52,29 +50,6 @@ def erp_settings(settings: Settings) -> Settings:
 def conn(erp_settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     with postgres.connect(erp_settings.database_url or "") as connection:
         yield connection
-
-
-@pytest.fixture(scope="session")
-def simulator_server() -> Iterator[tuple[str, ErpSimulator]]:
-    """The ERP simulator served by uvicorn on 127.0.0.1 in a thread, for the whole session."""
-    from tests.erp_simulator import ErpSimulator, create_app
-
-    simulator = ErpSimulator(token=TOKEN)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(simulator), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    ready = threading.Event()
-    for _ in range(400):  # poll the server's own flag (up to 20 s), not a fixed sleep
-        if server.started or not thread.is_alive():
-            break
-        ready.wait(0.05)
-    assert server.started, "the ERP simulator did not start"
-    yield f"http://127.0.0.1:{port}", simulator
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -1,0 +1,215 @@
+"""Freshness under search load: seconds from a price change to `/store/helio/search` showing it, per path.
+
+Each path changes the price of `changes` products, one at a time, while clients search the API:
+- feed: the distributor's feed file is rewritten and the catalog ETL runs (as the folder watch runs it;
+  the watch's own settle interval, 30 s by default, comes on top);
+- erp: the ERP (its simulator: the real one is proprietary) gets a new price list and the sync runs;
+- kafka: a price message goes to the price topic of the real tansu broker, and the consumer applies it.
+The timer starts at the change (the file written, the ERP record stored, the message sent) and stops at
+the first search answer that shows the new price; the index syncer is what carries it there.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+POLL_S = 0.2
+TIMEOUT_S = 180.0
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    quantiles = statistics.quantiles(seconds, n=20, method="inclusive")
+    return {"p50_s": round(quantiles[9], 2), "p95_s": round(quantiles[18], 2), "n": len(seconds)}
+
+
+class SearchLoad:
+    """`clients` threads searching the API until stopped; every status counted."""
+
+    def __init__(self, url: str, queries: list[str], clients: int = 4) -> None:
+        self.statuses: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(url, queries, n), daemon=True) for n in range(clients)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, url: str, queries: list[str], offset: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            n = offset
+            while not self._stop.is_set():
+                status = client.get(
+                    "/store/helio/search", params={"q": queries[n % len(queries)]}
+                ).status_code
+                self.statuses[status] += 1
+                n += 1
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+        return {str(status): count for status, count in sorted(self.statuses.items())}
+
+
+def seconds_until_shown(url: str, product: dict[str, Any], price: float, changed_at: float) -> float:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while time.monotonic() - changed_at < TIMEOUT_S:
+            results = client.get("/store/helio/search", params={"q": product["title"], "limit": 10}).json()
+            if any(r["id"] == product["id"] and r["price_brl"] == price for r in results["results"]):
+                return time.monotonic() - changed_at
+            time.sleep(POLL_S)
+    raise TimeoutError(f"{product['title']}: price {price} not in search within {TIMEOUT_S:.0f} s")
+
+
+def single_offer_products(dsn: str, distributor: str, count: int) -> list[dict[str, Any]]:
+    """In-stock products sold by `distributor` alone: their search price is that one offer's."""
+    with psycopg.connect(dsn, row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute(
+            "SELECT p.id::text AS id, p.title, o.sku, o.price_brl::float8 AS price, o.stock, o.distributor "
+            "FROM products p JOIN offers o ON o.product_id = p.id "
+            "WHERE o.distributor = %s AND o.stock > 0 AND o.price_brl IS NOT NULL AND p.id IN "
+            "(SELECT product_id FROM offers GROUP BY product_id HAVING count(*) = 1) "
+            "ORDER BY p.id LIMIT %s",
+            (distributor, count),
+        ).fetchall()
+
+
+def measure(
+    products: list[dict[str, Any]], url: str, change: Callable[[dict[str, Any], float], None]
+) -> list[float]:
+    seconds = []
+    for n, product in enumerate(products):
+        price = round(product["price"] + 1 + n, 2)
+        changed_at = time.monotonic()
+        change(product, price)
+        seconds.append(seconds_until_shown(url, product, price, changed_at))
+    return seconds
+
+
+def feed_path(settings: Any, feeds: Path, url: str, changes: int) -> list[float]:
+    """Prices edited in greenvolt's CSV files (a copy of the bench's feeds), then the catalog ETL."""
+    from ray_jobs.catalog_etl import CatalogEtlConfig, run
+
+    files = sorted((feeds / "greenvolt").glob("*.csv"))
+
+    def change(product: dict[str, Any], price: float) -> None:
+        for path in files:
+            with path.open(encoding="utf-8", newline="") as source:
+                rows = list(csv.DictReader(source))
+            if not any(row["sku"] == product["sku"] for row in rows):
+                continue
+            for row in rows:
+                if row["sku"] == product["sku"]:
+                    row["price_brl"] = f"{price:.2f}"
+            staging = path.with_suffix(".tmp")
+            with staging.open("w", encoding="utf-8", newline="") as out:
+                writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            staging.replace(path)
+        run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+
+    return measure(single_offer_products(settings.database_url, "greenvolt", changes), url, change)
+
+
+def erp_path(settings: Any, url: str, changes: int) -> list[float]:
+    """A new B1 price in the ERP simulator, then the products sync."""
+    import uvicorn
+    from pydantic import SecretStr
+
+    from ray_jobs.erp_sync import ErpSyncConfig, run
+    from tests.erp_simulator import ErpSimulator, create_app
+
+    simulator = ErpSimulator(token="bench-erp-token")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(simulator), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    erp_settings = settings.model_copy(
+        update={"erp_url": f"http://127.0.0.1:{port}", "erp_token": SecretStr("bench-erp-token")}
+    )
+
+    def change(product: dict[str, Any], price: float) -> None:
+        prices = {"B1": f"{price:.2f}"}
+        simulator.put_product(product["distributor"], product["sku"], stock=product["stock"], prices=prices)
+        run("products", erp_settings, config=ErpSyncConfig())
+
+    try:
+        return measure(single_offer_products(settings.database_url, "brightline", changes), url, change)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def kafka_path(settings: Any, scratch: Path, url: str, changes: int) -> list[float]:
+    """A price message on the real broker's price topic, applied by the change-stream consumers."""
+    from ray_jobs import change_streams
+    from tests.change_streams.conftest import produce
+    from tests.kafka_broker import TansuBroker
+
+    broker = TansuBroker(scratch / "tansu.log")
+    broker.start()
+    topic = f"bench-{uuid.uuid4().hex[:8]}.prices"
+    broker.create_topic(topic)
+    kafka = settings.model_copy(
+        update={"kafka_bootstrap_servers": broker.bootstrap_servers, "kafka_topic_prices": topic}
+    )
+    for name in (kafka.kafka_topic_orders, kafka.kafka_topic_homologacao):
+        broker.create_topic(name)
+    change_streams.start(kafka)
+    versions = Counter[str]()
+
+    def change(product: dict[str, Any], price: float) -> None:
+        key = f"{product['distributor']}/{product['sku']}"
+        versions[key] += 1
+        message = {"distributor": product["distributor"], "sku": product["sku"], "price_list": "B1",
+                   "price_brl": f"{price:.2f}", "updated_at": "2030-01-01T00:00:00+00:00",
+                   "version": 1000 + versions[key]}  # fmt: skip
+        produce(broker, topic, [(key, message)])
+
+    try:
+        return measure(single_offer_products(settings.database_url, "kit_center", changes), url, change)
+    finally:
+        change_streams.stop(kafka)
+        broker.stop()
+
+
+def bench_freshness(
+    settings: Any, feeds: Path, scratch: Path, url: str, queries: list[str], changes: int
+) -> dict[str, Any]:
+    from ray_jobs import index_sync
+
+    index_sync.start(settings)
+    load = SearchLoad(url, queries)
+    try:
+        figures = {
+            "feed": summary(feed_path(settings, feeds, url, changes)),
+            "erp": summary(erp_path(settings, url, changes)),
+            "kafka": summary(kafka_path(settings, scratch, url, changes)),
+        }
+    finally:
+        statuses = load.stop()
+    return {**figures, "search_load_statuses": statuses, "target_p95_s": 60}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
