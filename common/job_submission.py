@@ -9,11 +9,13 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from typing import IO, Literal, Protocol, cast
 
 JobState = Literal["pending", "running", "succeeded", "failed", "stopped", "unknown"]
 TERMINAL: frozenset[JobState] = frozenset({"succeeded", "failed", "stopped"})
 LOG_TAIL_CHARS = 2000
+AGENT_WAIT_S = 60.0  # how long a submission waits for a starting node's job agent
 STOP_GRACE_S = 10  # after SIGTERM, as Ray's stop_job waits before it kills
 
 
@@ -44,9 +46,19 @@ class RayJobs:
         self._client = JobSubmissionClient(address or ray.get_runtime_context().gcs_address)
 
     def submit(self, *, entrypoint: str, submission_id: str, env: dict[str, str]) -> None:
-        self._client.submit_job(
-            entrypoint=entrypoint, submission_id=submission_id, runtime_env={"env_vars": env}
-        )
+        deadline = time.monotonic() + AGENT_WAIT_S
+        while True:
+            try:
+                self._client.submit_job(
+                    entrypoint=entrypoint, submission_id=submission_id, runtime_env={"env_vars": env}
+                )
+                return
+            except RuntimeError as error:
+                # Seconds after a node starts, its job agent may not be up: Ray answers 500 "No available
+                # agent to submit job, please try again later". Anything else, or past the wait, fails.
+                if "No available agent" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def state(self, submission_id: str) -> JobState:
         try:

@@ -100,12 +100,13 @@ class JobScheduler:
         self._backend = backend
         self._now = now
         self._dsn = postgres_dsn(settings)
-        # Watched folder per job: its listing when the job last ran (or at start), and at the last poll.
         self._watched = {
             name: object_store(getattr(settings, job.watch), settings)
             for name, job in config.jobs.items()
             if job.watch is not None and idle_reason(job, settings) is None
         }
+        # Per watched job, the folder's listing when the job was last fired by it (or at start), and at
+        # the last poll.
         self._baseline: dict[str, Any] = {}
         self._last_seen: dict[str, Any] = {}
         self._stopped = threading.Event()  # watchers leave their runs to the next scheduler's reconciliation

@@ -43,6 +43,18 @@ def test_the_gpu_serve_profile_lands_on_a_node_type_of_the_cluster() -> None:
     assert wanted <= offered
 
 
+def test_the_resource_plan_leaves_the_jobs_half_the_always_on_cpus() -> None:
+    """cluster.yaml's plan: the router replicas share the CPU workers with the jobs' Ray Data tasks and
+    hold at most half the CPUs of those always up; the query embedder goes to the GPU workers."""
+    config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG.parent / "gpu.yaml")
+    cpu_worker = NODE_TYPES["cpu_worker"]
+    always_on_cpus = cpu_worker["min_workers"] * cpu_worker["resources"]["CPU"]
+    router = config.router
+    assert router.ray_actor_options.accelerator_type is None and router.ray_actor_options.num_gpus == 0
+    assert router.max_replicas() * router.ray_actor_options.num_cpus <= always_on_cpus / 2
+    assert config.query_embedder.ray_actor_options.accelerator_type is not None
+
+
 @pytest.mark.parametrize(
     ("what", "pattern"),
     [

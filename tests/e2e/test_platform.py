@@ -438,3 +438,9 @@ def test_the_platform_keeps_itself_fresh_under_load(
     assert doubled == []
     assert models == [("ZX-E2E2", 1)]
     assert pending == (0,)
+    with stack.client() as client:
+        freshness = client.get("/health").json()["freshness"]
+    assert {name: status["within_bound"] for name, status in freshness.items()} == {
+        "helio-catalog": True,
+        "helio-pricing": True,
+    }

@@ -22,7 +22,7 @@ from homologacao.samples import DEFAULT_SYSTEM, VARIANTS, variant_package
 from ray_jobs import homologacao_ai as job
 from ray_jobs.homologacao_ai import JOB_NAME, HomologacaoJobConfig, run
 from tests.conftest import new_database
-from tests.erp.conftest import TOKEN, erp, erp_url, simulator_server  # noqa: F401  (fixtures)
+from tests.erp.conftest import TOKEN, erp, erp_url  # noqa: F401  (fixtures)
 from tests.erp_simulator import ErpSimulator
 
 UNIT = ConsumerUnit(number="3001234567", utility="ENEL CE", connection="monofasico", uf="CE")
