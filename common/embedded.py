@@ -96,6 +96,12 @@ def stack_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def local_ray_cpus(reserved_cpus: float) -> int:
+    """Logical CPUs of a local Ray that serves and runs jobs: the machine's cores for the jobs, plus what
+    the Serve replicas reserve (README, "One Ray for jobs and the API")."""
+    return (os.cpu_count() or 1) + math.ceil(reserved_cpus)
+
+
 def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> None:
     """The local stack's Ray: its environment carries `stack_env`, and its logical CPUs are this machine's
     cores for jobs plus `reserved_cpus` for the Serve replicas, which reserve CPUs while they mostly
@@ -104,7 +110,7 @@ def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> None:
     import ray
 
     os.environ.update(stack_env(settings))  # inherited by the raylet, hence by every worker and job
-    init_ray(settings, num_cpus=(os.cpu_count() or 1) + math.ceil(reserved_cpus))
+    init_ray(settings, num_cpus=local_ray_cpus(reserved_cpus))
     published = {"ray_address": ray.get_runtime_context().gcs_address, "pid": os.getpid()}
     stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
     stack_file(settings).write_text(json.dumps(published), encoding="utf-8")

@@ -260,13 +260,18 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=20, help="price changes per freshness path")
     args = parser.parse_args()
 
-    from common.embedded import init_ray
+    from common.embedded import init_ray, local_ray_cpus
     from common.settings import Settings
     from common.vectors.owner import stop_vector_index
+    from serve_app.config import SearchAppConfig
 
     with tempfile.TemporaryDirectory(prefix="ysh-bench-") as scratch:
         settings = Settings(data_dir=Path(scratch), port=args.port)
-        init_ray(settings)
+        # As `make run` starts it: the freshness figures run the ETL while the Serve app serves.
+        init_ray(
+            settings,
+            num_cpus=local_ray_cpus(SearchAppConfig.from_yaml(settings.serve_config).reserved_cpus()),
+        )
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
         results["etl"] = bench_etl(settings, args.feeds.resolve())
         results["embedding"] = bench_embedding(settings)
