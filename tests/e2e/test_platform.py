@@ -437,6 +437,7 @@ def test_the_platform_keeps_itself_fresh_under_load(
         pending = conn.execute("SELECT count(*) FROM offer_changes WHERE applied_at IS NULL").fetchone()
     assert doubled == []
     assert models == [("ZX-E2E2", 1)]
+    assert_a_submitted_job_reaches_the_stack(stack)
     assert pending == (0,)
     with stack.client() as client:
         freshness = client.get("/health").json()["freshness"]
@@ -444,3 +445,26 @@ def test_the_platform_keeps_itself_fresh_under_load(
         "helio-catalog": True,
         "helio-pricing": True,
     }
+
+
+def assert_a_submitted_job_reaches_the_stack(stack: Stack) -> None:
+    """`ray job submit --working-dir .` as the README shows it: the run (in Ray's copy of the checkout)
+    reads the stack's feeds and writes the stack's database, which the stack's Ray told it of."""
+    address = json.loads((stack.settings.data_dir / "stack.json").read_text())["ray_address"]
+    with stack.db() as conn:
+        before = conn.execute("SELECT count(*) FROM job_runs WHERE job = 'catalog_etl'").fetchone()
+    ray = str(Path(sys.executable).parent / "ray")
+    job = [sys.executable, "-m", "ray_jobs.catalog_etl", "--source", str(stack.feeds)]  # the venv's python
+    submitted = subprocess.run(
+        [ray, "job", "submit", "--address", address, "--working-dir", ".", "--", *job],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "RAY_AUTH_MODE": "disabled"},
+    )
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
+    assert "no changes: the catalog already matches the feeds" in submitted.stdout + submitted.stderr
+    with stack.db() as conn:
+        after = conn.execute("SELECT count(*) FROM job_runs WHERE job = 'catalog_etl'").fetchone()
+    assert before is not None and after == (before[0] + 1,)
