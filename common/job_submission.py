@@ -76,6 +76,24 @@ class RayJobs:
         self._client.stop_job(submission_id)
 
 
+def wait_for_job_agent(timeout_s: float = AGENT_WAIT_S * 3) -> bool:
+    """Wait until this node's job agent has registered (Ray connected, on the head node); False past
+    `timeout_s`. Until then Ray refuses every submission ("No available agent"), and on a busy laptop the
+    agent can take minutes to start: `make run` waits for it before it starts the scheduler."""
+    import ray
+    from ray._private.ray_constants import KV_NAMESPACE_DASHBOARD
+    from ray.dashboard.consts import DASHBOARD_AGENT_ADDR_NODE_ID_PREFIX
+    from ray.experimental.internal_kv import _internal_kv_get
+
+    key = f"{DASHBOARD_AGENT_ADDR_NODE_ID_PREFIX}{ray.get_runtime_context().get_node_id()}"
+    deadline = time.monotonic() + timeout_s
+    while not _internal_kv_get(key, namespace=KV_NAMESPACE_DASHBOARD):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
 class LocalProcessJobs:
     """In-process twin of `RayJobs`: each entrypoint runs in a shell subprocess of this process."""
 

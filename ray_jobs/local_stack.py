@@ -19,6 +19,7 @@ import ray
 from pydantic import SecretStr
 
 from common.embedded import start_stack_ray
+from common.job_submission import wait_for_job_agent
 from common.settings import Settings, get_settings
 from ray_jobs import (
     catalog_etl,
@@ -59,6 +60,9 @@ def main() -> int:
     with step("index syncer (price and stock changes → search within seconds)"):
         index_sync.start(settings)
     settings = with_admin_token(settings)
+    with step("Ray's job agent (jobs are submitted through it)"):
+        if not wait_for_job_agent():
+            say("  warning: no job agent yet: runs submitted now fail and are retried by the policy")
     with step("scheduler (python -m ray_jobs.scheduler list|run NAME|history)"):
         jobs = ray.get(scheduler.start(settings).jobs.remote())
     for line in scheduler.graph_lines(jobs, entrypoints=False):
