@@ -62,7 +62,10 @@ def main() -> int:
     settings = with_admin_token(settings)
     with step("Ray's job agent (jobs are submitted through it)"):
         if not wait_for_job_agent():
-            say("  warning: no job agent yet: runs submitted now fail and are retried by the policy")
+            say(
+                "  warning: Ray's job agent did not start (another local Ray holding its port 52365?): "
+                "job runs cannot be submitted; the API serves"
+            )
     with step("scheduler (python -m ray_jobs.scheduler list|run NAME|history)"):
         jobs = ray.get(scheduler.start(settings).jobs.remote())
     for line in scheduler.graph_lines(jobs, entrypoints=False):

@@ -40,7 +40,7 @@ from tests.conftest import ERP_TOKEN, free_port, new_database
 from tests.erp_simulator import ErpSimulator
 from tests.kafka_broker import TansuBroker
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ADMIN_TOKEN = "e2e-admin-token-" + "x" * 24
 DISTRIBUTOR = "greenvolt"
