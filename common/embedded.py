@@ -111,7 +111,7 @@ def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> None:
 
     os.environ.update(stack_env(settings))  # inherited by the raylet, hence by every worker and job
     init_ray(settings, num_cpus=local_ray_cpus(reserved_cpus))
-    published = {"ray_address": ray.get_runtime_context().gcs_address, "pid": os.getpid()}
+    published = {"ray_address": ray.get_runtime_context().gcs_address}
     stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
     stack_file(settings).write_text(json.dumps(published), encoding="utf-8")
 
