@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import statistics
 import threading
 import time
@@ -255,3 +256,59 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def main() -> int:
+    """`python -m scripts.bench_freshness`: these figures alone (`make bench` measures them with the rest),
+    on the full sample loaded, embedded and served as `make run` does."""
+    import argparse
+    import json
+    import tempfile
+
+    from ray import serve
+
+    from common.embedded import init_ray, local_ray_cpus
+    from common.settings import Settings
+    from common.vectors.owner import stop_vector_index
+    from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
+    from scripts.bench import QUERIES
+    from serve_app.app import build_search_app
+    from serve_app.config import SearchAppConfig
+
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench_freshness", description=__doc__)
+    parser.add_argument("--feeds", type=Path, default=Path("sample_feeds"))
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8124)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ysh-freshness-") as folder:
+        scratch = Path(folder)
+        settings = Settings(data_dir=scratch / "data", port=args.port)
+        shipped = SearchAppConfig.from_yaml(settings.serve_config)
+        init_ray(settings, num_cpus=local_ray_cpus(shipped.reserved_cpus()))
+        shutil.copytree(args.feeds, scratch / "feeds")
+        source = catalog_etl.CatalogEtlConfig(
+            source=str(scratch / "feeds"), feeds_config=settings.feeds_config
+        )
+        catalog_etl.run(source, settings)
+        embed_catalog.run(embed_catalog.EmbedJobConfig(), settings)
+        knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
+        # Every client is 127.0.0.1: the per-client rate is lifted, as in `make bench`.
+        limits = shipped.router.limits.model_copy(update={"rate_per_s": 1e6, "burst": 1_000_000})
+        config = shipped.model_copy(update={"router": shipped.router.model_copy(update={"limits": limits})})
+        serve.start(http_options={"host": "127.0.0.1", "port": args.port})
+        serve.run(build_search_app(config, settings), name="freshness", route_prefix="/")
+        url = f"http://127.0.0.1:{args.port}"
+        figures = bench_freshness(settings, scratch / "feeds", scratch, url, QUERIES, args.changes)
+        serve.shutdown()
+        stop_vector_index()
+        import pgserver
+
+        pgserver.get_server(settings.postgres_dir).cleanup()
+    print(json.dumps({"freshness": figures}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
