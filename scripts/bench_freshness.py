@@ -162,10 +162,11 @@ def erp_path(settings: Any, url: str, changes: int) -> list[float]:
     from pydantic import SecretStr
 
     from ray_jobs.erp_sync import ErpSyncConfig, run
+    from tests.conftest import free_port
     from tests.erp_simulator import ErpSimulator, create_app
 
     simulator = ErpSimulator(token="bench-erp-token")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(simulator), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -248,14 +249,6 @@ def bench_freshness(
         "search_load_statuses": statuses,
         "target_p95_s": 60,
     }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> int:
