@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from rag.analysis import ANALYZER_VERSION
 from rag.documents import Document
 
 CHUNK_NAMESPACE = uuid.UUID("6f1d2a52-3c1e-4d55-9a57-5b0c2f7e8a11")
 SECTION_SEPARATOR = " › "
-INDEX_STATE_FIELDS = ("source", "content_hash", "embedded_with")
+INDEX_STATE_FIELDS = ("source", "content_hash", "embedded_with", "lexical")
 _WORD = re.compile(r"\S+")
 
 
@@ -62,6 +63,7 @@ class Chunk:
             "position": self.position,
             "text": self.text,
             "content_hash": self.content_hash,
+            "lexical": ANALYZER_VERSION,
         }
 
 
@@ -131,8 +133,9 @@ def plan_sync(
     vector_names: Sequence[str],
     keep_sources: Iterable[str] = (),
 ) -> SyncPlan:
-    """Embed chunks the index lacks (or holds without a configured model's vector); delete points whose
-    chunk is gone. `keep_sources` are documents that could not be read this time: their points stay."""
+    """Embed chunks the index lacks (or holds without a configured model's vector, or analysed by another
+    version of the lexical analysis); delete points whose chunk is gone. `keep_sources` are documents
+    that could not be read this time: their points stay."""
     plan = SyncPlan()
     known_sources = {str(state.get("source")) for state in stored.values()}
     wanted: set[str] = set()
@@ -140,7 +143,11 @@ def plan_sync(
         point_id = chunk.point_id(collection)
         wanted.add(point_id)
         state = stored.get(point_id)
-        if state is not None and set(vector_names) <= set(state.get("embedded_with") or ()):
+        if (
+            state is not None
+            and set(vector_names) <= set(state.get("embedded_with") or ())
+            and state.get("lexical") == ANALYZER_VERSION
+        ):
             plan.unchanged += 1
             continue
         plan.to_embed.append((point_id, chunk))

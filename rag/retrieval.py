@@ -1,9 +1,10 @@
 """From index hits to the passages Hélio reads: one text per point whatever its collection, and one
 ranking across collections.
 
-Each routed collection is searched twice — dense (cosine similarity) and lexical (exact terms) — and
-every list is fused with reciprocal-rank fusion, so the order is the hybrid search's, as in catalog
-search. The passage keeps its best cosine similarity as `score`: unlike a fused rank, it says how
+Each collection is searched twice — dense (cosine similarity) and lexical (BM25 over analysed terms) —
+and every list is fused with weighted reciprocal-rank fusion: the weights say how much a collection the
+router picked, and each kind of search, counts. The passage keeps its best cosine similarity as
+`score`: unlike a fused rank, it says how
 close the passage is to the question, which is what "nothing relevant found" is decided on.
 """
 
@@ -71,7 +72,8 @@ def to_passage(hit: RankedHit, score: float) -> Passage:
             text=catalog_text(payload),
             score=score,
         )
-    section = payload.get("section") or []
+    # Document passages carry their heading path; an offer, its product's category.
+    section = payload.get("section") or payload.get("category") or []
     source = payload.get("source") or f"catalog:{payload.get('product_id', hit.id)}"
     return Passage(
         collection=hit.collection,
@@ -85,23 +87,18 @@ def to_passage(hit: RankedHit, score: float) -> Passage:
 
 
 def fuse(
-    result_lists: Sequence[Sequence[RankedHit]],
-    *,
-    rrf_k: int,
-    limit: int,
-    weights: Mapping[str, float] | None = None,
+    result_lists: Sequence[tuple[float, Sequence[RankedHit]]], *, rrf_k: int, limit: int
 ) -> list[Passage]:
-    """Weighted RRF over every list (a point found by both searches adds both terms; a collection's terms
-    are multiplied by its weight, 1 when not given); best first, at most `limit`. Ties go to the higher
-    similarity, then the id, so the order is reproducible."""
-    weights = weights or {}
+    """Weighted RRF over (weight, hits) lists: a point found by several searches adds a term for each,
+    `weight / (rrf_k + rank + 1)`; best first, at most `limit`. Ties go to the higher similarity, then
+    the id, so the order is reproducible."""
     fused: dict[tuple[str, str], float] = {}
     similarity: dict[tuple[str, str], float] = {}
     first: dict[tuple[str, str], RankedHit] = {}
-    for hits in result_lists:
+    for weight, hits in result_lists:
         for hit in hits:
             key = (hit.collection, hit.id)
-            fused[key] = fused.get(key, 0.0) + weights.get(hit.collection, 1.0) / (rrf_k + hit.rank + 1)
+            fused[key] = fused.get(key, 0.0) + weight / (rrf_k + hit.rank + 1)
             first.setdefault(key, hit)
             if hit.similarity is not None:
                 similarity[key] = max(similarity.get(key, hit.similarity), hit.similarity)

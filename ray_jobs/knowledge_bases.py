@@ -45,6 +45,7 @@ from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
 from models.embedders import Embedder, EmbedderConfig, load_embedder
 from rag import chunking, pricing
+from rag.analysis import document_vector
 from rag.chunking import Chunk, ChunkingConfig
 from rag.documents import Document, Rejection, corpus_collection, parse_document
 from ray_jobs.embed_catalog import EmbedJobConfig, catalog_collection, embedded_batches, embedder_configs
@@ -214,7 +215,7 @@ def _write_chunks(
             VectorPoint(
                 id=point_id,
                 dense={name: vectors[name][row].tolist() for name in vectors},
-                sparse={LEXICAL_VECTOR: lexical_vector(by_id[point_id].embedded_text)},
+                sparse={LEXICAL_VECTOR: document_vector(by_id[point_id].embedded_text)},
                 payload={**by_id[point_id].payload(), "embedded_with": sorted(vectors)},
             )
             for row, point_id in enumerate(ids)

@@ -13,9 +13,10 @@ from pydantic import BaseModel, Field
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
 from common.schemas import Category
+from rag.assistant import HelioAssistant
 from serve_app.admin import AdminService
 from serve_app.admin import routes as admin_routes
-from serve_app.ask import HelioAssistant
+from serve_app.ask import answer_question, ask_events
 from serve_app.ask_models import AskRequest, AskResponse
 from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
 from serve_app.health import HealthCheck, HealthReport
@@ -203,10 +204,13 @@ async def compatible(
     summary="Ask Hélio",
     description=(
         "Routes the question to the knowledge bases it concerns (catalog, prices, regulation, technical, "
-        "sales), retrieves with hybrid search, computes sizing and payback from the context when asked, and "
-        "answers from the passages with citations: local model first, then OpenAI when a key is set, then "
-        "the extractive answer (the passages quoted). Nothing relevant found: Hélio says it does not know. "
-        'With `"stream": true`: Server-Sent Events, `token` events then one `done` event with this body.'
+        "sales) and retrieves with hybrid search (dense + Portuguese BM25). When the evidence cannot answer, "
+        "Hélio says it does not know. A consumption and a place (in the question or the context) are "
+        "answered from the recommend engine's figures, the one asked for first; otherwise the answer opens "
+        "with the sentence that answers, each sentence cited. A generation replaces it only when configured, "
+        "citing its passages and stating no number they do not hold. "
+        'With `"stream": true`: Server-Sent Events, an `answer` event at once, a `replace` event if '
+        "a checked generation improves on it, then one `done` event with this body."
     ),
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "JSON, or SSE when `stream` is true."},
@@ -217,11 +221,11 @@ async def compatible(
 )
 async def ask(request: AskRequest, assistant: AssistantDep) -> Response:
     if request.stream:
-        events = await assistant.ask_events(request)
+        events = await ask_events(assistant, request)
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
-    return JSONResponse((await assistant.ask(request)).model_dump())
+    return JSONResponse((await answer_question(assistant, request)).model_dump())
 
 
 @routes.get(

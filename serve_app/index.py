@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray.exceptions
@@ -30,8 +30,13 @@ def _unavailable(reason: str, cause: BaseException | None = None) -> DependencyU
     return DependencyUnavailable(VECTOR_INDEX, reason)
 
 
-class CollectionMissing(DependencyUnavailable):
-    """The index is up but has no such collection (its job has not run yet)."""
+class CollectionMissing(DependencyUnavailable, LookupError):
+    """The index is up but has no such collection (its job has not run yet); a `LookupError`, as the
+    knowledge index port of `rag.assistant` reports a missing collection."""
+
+
+def joined(payload: dict[str, Any], fields: Sequence[str]) -> str:
+    return " ".join(str(payload.get(name) or "") for name in fields)
 
 
 class VectorIndexClient:
@@ -78,6 +83,10 @@ class VectorIndexClient:
         brands: list[str] = await self._call("facet", CATALOG_COLLECTION, "brand")
         return brands
 
+    async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
+        points: list[tuple[str, dict[str, Any]]] = await self._call("scan", collection, list(fields))
+        return [joined(payload, fields) for _, payload in points]
+
     async def describe(self) -> str:
         """For the health check: how many products the catalog collection holds."""
         count = await self._call("count", CATALOG_COLLECTION)
@@ -98,3 +107,9 @@ class LocalVectorIndex:
 
     async def brands(self) -> list[str]:
         return self._store.facet(CATALOG_COLLECTION, "brand")
+
+    async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
+        try:
+            return [joined(payload, fields) for _, payload in self._store.scan(collection, fields)]
+        except LookupError:
+            raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None

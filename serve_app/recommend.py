@@ -205,6 +205,11 @@ class KitRecommender:
     def stop(self) -> None:
         self._stop.set()
 
+    def place_in(self, text: str) -> tuple[str, str] | None:
+        """(city, uf) of the place a question names, if the atlas knows it."""
+        site = self._atlas.mentioned_in(text)
+        return None if site is None else (site.name, site.uf)
+
     def locate(self, place: PlaceFields) -> SiteView:
         """The site of a city/UF, or the nearest one to lat/lon; 422 for an unknown city."""
         distance_km = None

@@ -23,8 +23,7 @@ from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
 from serve_app.admin import AdminService, trigger_through_scheduler
 from serve_app.api import create_search_api
-from serve_app.ask import AskSettings, HelioAssistant
-from serve_app.ask_tools import SolarTool
+from serve_app.ask import build_assistant
 from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable
 from serve_app.health import Freshness, HealthCheck
@@ -129,12 +128,13 @@ class HelioRouter:
         )
         ask = config.ask
         chain = build_router_chain(config.chat, settings, chat_model)
-        self.assistant = HelioAssistant(
+        self.assistant = build_assistant(
             embed=self.embed_query,
             index=index,
             chain=chain,
-            options=AskSettings(vector_name=config.embedder.vector_name, **ask.model_dump()),
-            tool=SolarTool(self.kit_recommender),
+            options=ask,
+            vector_name=config.embedder.vector_name,
+            recommender=self.kit_recommender,
             catalog_search=self.catalog_search,
         )
         self.homologacao = HomologacaoService(

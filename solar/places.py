@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -164,6 +165,7 @@ class Atlas:
         self._labels_by_name: dict[str, list[str]] = {}
         for (name, _uf), site in self._by_key.items():
             self._labels_by_name.setdefault(name, []).append(site.label)
+        self._mention: re.Pattern[str] | None = None
 
     @classmethod
     def from_csv(cls, data: bytes) -> Atlas:
@@ -184,6 +186,22 @@ class Atlas:
         if site is None:
             raise UnknownPlace(f"{city}/{uf}", self.closest_names(city, state))
         return site
+
+    def mentioned_in(self, text: str) -> Site | None:
+        """The site a sentence names ("800 kWh em Recife", "Belo Horizonte/MG"): the longest name found,
+        in the state written after it when there is one; None if it names none. Names shorter than four
+        letters are left out, so a word is not read as a place."""
+        if self._mention is None:
+            names = sorted((n for n in self._labels_by_name if len(n) >= 4), key=len, reverse=True)
+            self._mention = re.compile(
+                rf"\b({'|'.join(map(re.escape, names)) or '(?!)'})\b(?:\s*(?:/|-|,)?\s*([a-z]{{2}})\b)?"
+            )
+        found = self._mention.search(fold(text))
+        if found is None:
+            return None
+        name, written_uf = found.group(1), (found.group(2) or "").upper()
+        matches = [site for (site_name, _uf), site in self._by_key.items() if site_name == name]
+        return next((site for site in matches if site.uf == written_uf), matches[0])
 
     def closest_names(self, city: str, uf: str | None = None, limit: int = 5) -> list[str]:
         """`City/UF` labels whose names are closest to `city` (difflib ratio ≥ 0.6), best first; the same

@@ -22,8 +22,10 @@ from models.chat import ChatEngine
 from models.embedders import SentenceTransformerEmbedder
 from models.fallback import FallbackChain
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
+from rag.assistant import EXTRACTIVE, HelioAssistant
+from rag.relevance import RelevanceGate
 from ray_jobs.knowledge_bases import KnowledgeJobConfig, TextEncoder, sync
-from serve_app.ask import EXTRACTIVE, AskSettings, HelioAssistant
+from serve_app.ask import answer_question, ask_events, build_assistant
 from serve_app.ask_models import AskRequest, AskResponse
 from serve_app.config import AskOptions
 from serve_app.index import LocalVectorIndex
@@ -71,8 +73,8 @@ async def answer(helio: HelioAssistant, stream: bool) -> AskResponse:
     """The JSON answer, or the streamed one's closing `done` event."""
     request = AskRequest(question=QUESTION)
     if not stream:
-        return await helio.ask(request)
-    events = [event async for event in await helio.ask_events(request)]
+        return await answer_question(helio, request)
+    events = [event async for event in await ask_events(helio, request)]
     assert events[-1].startswith("event: done\n")
     return AskResponse.model_validate_json(events[-1].split("data: ", 1)[1])
 
@@ -83,11 +85,13 @@ def timed_ask(
     async def embed(text: str) -> list[float]:
         return [float(x) for x in minilm.embed([text])[0]]
 
-    helio = HelioAssistant(
+    helio = build_assistant(
         embed=embed,
         index=LocalVectorIndex(store),
         chain=FallbackChain(engines, timeout_s=TIMEOUT_S),
-        options=AskSettings(vector_name=minilm.name, **AskOptions().model_dump()),
+        # One document indexed: the relevance gate (not under test here) would refuse, so it lets all pass.
+        options=AskOptions(generate="always", gate=RelevanceGate(threshold=1e-4)),
+        vector_name=minilm.name,
     )
     started = time.monotonic()
     response = asyncio.run(answer(helio, stream))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
+from rag.analysis import ANALYZER_VERSION
 from rag.chunking import Chunk, ChunkingConfig, chunk_document, embedded_text, plan_sync, windows
 from rag.documents import Document, Section
 
@@ -86,8 +87,10 @@ def chunk(source: str, position: int, text: str) -> Chunk:
     return Chunk(source, "T", (), position, text, f"h-{text}")
 
 
-def state(source: str, models: tuple[str, ...] = ("minilm-l6",)) -> dict[str, object]:
-    return {"source": source, "embedded_with": list(models)}
+def state(
+    source: str, models: tuple[str, ...] = ("minilm-l6",), lexical: str = ANALYZER_VERSION
+) -> dict[str, object]:
+    return {"source": source, "embedded_with": list(models), "lexical": lexical}
 
 
 def test_plan_embeds_only_new_chunks_and_removes_what_left() -> None:
@@ -113,3 +116,11 @@ def test_a_second_identical_plan_does_nothing() -> None:
     stored = {c.point_id("k"): state(c.source) for c in chunks}
     plan = plan_sync("k", chunks, stored, ["minilm-l6"])
     assert (plan.to_embed, plan.to_delete, plan.unchanged) == ([], [], len(chunks))
+
+
+def test_a_new_lexical_analysis_reindexes_the_chunks_it_did_not_analyse() -> None:
+    current, older = chunk("a.md", 0, "x"), chunk("a.md", 1, "y")
+    stored = {current.point_id("k"): state("a.md"), older.point_id("k"): state("a.md", lexical="pt-old")}
+    plan = plan_sync("k", [current, older], stored, ["minilm-l6"])
+    assert [c for _, c in plan.to_embed] == [older]
+    assert (plan.updated, plan.unchanged) == (1, 1)

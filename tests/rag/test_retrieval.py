@@ -27,14 +27,14 @@ def hits(collection: str, ids: list[str], similarity: list[float] | None = None)
 def test_a_point_both_searches_found_comes_first() -> None:
     dense = hits(REGULATORY_COLLECTION, ["a", "b", "c"], [0.8, 0.7, 0.6])
     lexical = hits(REGULATORY_COLLECTION, ["c", "d"])
-    fused = fuse([dense, lexical], rrf_k=2, limit=10)
+    fused = fuse([(1.0, dense), (1.0, lexical)], rrf_k=2, limit=10)
     assert [p.id for p in fused] == ["c", "a", "b", "d"]  # c: 1/5 + 1/3; a: 1/3; b: 1/4; d: 1/4 (lower sim)
     assert [p.score for p in fused] == [0.6, 0.8, 0.7, 0.0]  # cosine kept; lexical-only: 0
 
 
 def test_collections_compete_and_the_limit_applies() -> None:
     fused = fuse(
-        [hits(REGULATORY_COLLECTION, ["a"], [0.5]), hits(TECHNICAL_COLLECTION, ["a"], [0.9])],
+        [(1.0, hits(REGULATORY_COLLECTION, ["a"], [0.5])), (1.0, hits(TECHNICAL_COLLECTION, ["a"], [0.9]))],
         rrf_k=2,
         limit=1,
     )
@@ -87,8 +87,8 @@ def test_catalog_hits_read_as_sentences(payload: dict[str, Any], expected: str) 
     assert passage.source == "catalog:p1" and passage.text == expected
 
 
-def test_weights_scale_a_collections_terms() -> None:
+def test_weights_scale_a_lists_terms() -> None:
     primary = hits(REGULATORY_COLLECTION, ["a"], [0.5])
     secondary = hits(TECHNICAL_COLLECTION, ["b", "c"], [0.9, 0.8])
-    fused = fuse([primary, secondary], rrf_k=2, limit=3, weights={TECHNICAL_COLLECTION: 0.5})
+    fused = fuse([(1.0, primary), (0.5, secondary)], rrf_k=2, limit=3)
     assert [p.id for p in fused] == ["a", "b", "c"]  # 1/3 beats 0.5/3 and 0.5/4

@@ -14,8 +14,7 @@ from models.embedders import Embedder
 from models.fallback import FallbackChain
 from serve_app.admin import AdminService
 from serve_app.api import create_search_api
-from serve_app.ask import AskSettings, HelioAssistant
-from serve_app.ask_tools import SolarTool
+from serve_app.ask import build_assistant
 from serve_app.config import AskOptions, RouterOptions
 from serve_app.health import HealthCheck
 from serve_app.homologacao import HomologacaoService
@@ -61,12 +60,13 @@ def local_api(
         candidates=options.candidates,
         rank_pool=options.rank_pool,
     )
-    assistant = HelioAssistant(
+    assistant = build_assistant(
         embed=embed,
         index=index,
         chain=chain or FallbackChain([], timeout_s=10),
-        options=AskSettings(vector_name=embedder.name, **AskOptions().model_dump()),
-        tool=SolarTool(recommender),
+        options=AskOptions(generate="always" if chain else "off"),
+        vector_name=embedder.name,
+        recommender=recommender,
         catalog_search=search,
     )
     health = HealthCheck({"vector_index": index_status, "embedder": embedder_status}, timeout_s=2)

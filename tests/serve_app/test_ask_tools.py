@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from rag.passages import Passage
+from rag.assistant import Calculation
 from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, recommend_request
 from serve_app.recommend import KitRecommender
 
@@ -46,9 +47,34 @@ def test_what_is_missing_is_said(question: str, context: dict[str, Any], why: st
     assert isinstance(request, str) and why in request
 
 
-def test_the_passage_carries_the_computed_figures(recommender: KitRecommender) -> None:
-    passage = SolarTool(recommender).passage("payback de 800 kWh/mês?", {"city": "São Paulo", "uf": "SP"})
-    assert isinstance(passage, Passage) and passage.collection == TOOLS_COLLECTION
-    assert "800 kWh/mês em São Paulo/SP" in passage.text and "payback simples" in passage.text
-    unknown = SolarTool(recommender).passage("payback de 800 kWh/mês?", {"city": "Atlantis", "uf": "SP"})
+def test_the_calculation_carries_the_figures_and_a_sentence_per_figure(recommender: KitRecommender) -> None:
+    calculation = SolarTool(recommender).calculate(
+        "payback de 800 kWh/mês?", {"city": "São Paulo", "uf": "SP"}
+    )
+    assert isinstance(calculation, Calculation) and calculation.passage.collection == TOOLS_COLLECTION
+    text = calculation.passage.text
+    assert "800 kWh/mês em São Paulo/SP" in text and "payback simples" in text
+    assert set(calculation.headlines) >= {"size", "generation", "payback", "savings", "investment"}
+    assert calculation.headlines["payback"].startswith("Para 800 kWh/mês em São Paulo/SP, o payback")
+    unknown = SolarTool(recommender).calculate("payback de 800 kWh/mês?", {"city": "Atlantis", "uf": "SP"})
     assert isinstance(unknown, str) and "Atlantis" in unknown
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "place"),
+    [
+        ("payback de 800 kWh/mês em Recife?", {}, "Recife/PE"),
+        ("payback de 800 kWh/mês em belo horizonte, MG", {}, "Belo Horizonte/MG"),
+        # the context's place wins over the question's
+        ("payback de 800 kWh/mês em Recife?", {"city": "Natal", "uf": "RN"}, "Natal/RN"),
+    ],
+)
+def test_the_place_comes_from_the_question_or_the_context(
+    recommender: KitRecommender, question: str, context: dict[str, Any], place: str
+) -> None:
+    calculation = SolarTool(recommender).calculate(question, context)
+    assert isinstance(calculation, Calculation) and f"em {place}" in calculation.passage.text
+
+
+def test_without_a_consumption_there_is_nothing_to_calculate(recommender: KitRecommender) -> None:
+    assert asyncio.run(SolarTool(recommender)("qual o payback em Recife?", {})) is None
