@@ -74,7 +74,7 @@ bench: $(INSTALLED) $(FEEDS)/.complete
 
 ## Hélio's retrieval hit rate at 5 and cited share on rag/eval/questions.yaml (ENGINE=llama_cpp to generate).
 eval: $(INSTALLED)
-	$(PY) -m scripts.eval_ask --engine $(or $(ENGINE),extractive)
+	$(PY) -m scripts.eval_ask --engine $(or $(ENGINE),extractive) --split $(or $(SPLIT),test)
 
 ## Load test of a running API (`make run` first): locust headless, 127.0.0.1 only, bounded in time.
 loadtest: $(INSTALLED)

@@ -18,13 +18,15 @@ caller when the chain raises `AllEnginesFailed`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
+from common.pii import redact_messages
 from common.settings import Settings
 from common.yaml_config import YamlConfig
-from models.chat import ChatEngine
+from models.chat import ChatEngine, ChatMessage, ChatRequest, ChatResult
 from models.fallback import DisabledEngine, FallbackChain
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
@@ -54,9 +56,31 @@ class ChatChainConfig(YamlConfig):
     )
 
 
+class RedactingEngine:
+    """Redacts personal data (CPF/CNPJ, e-mail, phone, CEP, address, cued names) from every message
+    before the wrapped engine sends it anywhere."""
+
+    def __init__(self, engine: ChatEngine) -> None:
+        self.wrapped = engine
+        self.name = engine.name
+
+    @staticmethod
+    def _redacted(request: ChatRequest) -> ChatRequest:
+        messages = redact_messages([message.model_dump() for message in request.messages])
+        return request.model_copy(update={"messages": [ChatMessage.model_validate(m) for m in messages]})
+
+    async def generate(self, request: ChatRequest) -> ChatResult:
+        return await self.wrapped.generate(self._redacted(request))
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        return self.wrapped.stream(self._redacted(request))
+
+
 def build_engine(config: EngineConfig, settings: Settings) -> ChatEngine:
     """One engine, loaded now (llama.cpp reads its GGUF here). OpenAI itself without a key is a
-    `DisabledEngine`: it keeps its place, and a fallback past it says that the key is missing."""
+    `DisabledEngine`: it keeps its place, and a fallback past it says that the key is missing. An
+    `openai` step is a third party's: it is built behind `RedactingEngine`, so no chain built from a
+    config sends personal data out (vLLM steps are our own cluster's)."""
     match config:
         case LlamaCppConfig():
             return LlamaCppEngine(config)
@@ -71,9 +95,9 @@ def build_engine(config: EngineConfig, settings: Settings) -> ChatEngine:
                     "api_key": config.api_key or settings.openai_api_key,
                 }
             )
-            return OpenAICompatibleEngine(resolved)
+            return RedactingEngine(OpenAICompatibleEngine(resolved))
         case OpenAICompatibleConfig():
-            return OpenAICompatibleEngine(config)
+            return RedactingEngine(OpenAICompatibleEngine(config))
 
 
 def build_chain(config: ChatChainConfig, settings: Settings) -> FallbackChain:

@@ -29,10 +29,12 @@ PRODUCT_COLLECTIONS = frozenset({CATALOG_COLLECTION, PRICING_COLLECTION})
 PRODUCT_INTENTS = frozenset({"product", "price"})
 MAX_SUPPORT = 2  # sentences after the first
 SUPPORT_SHARE = 0.55  # a supporting sentence scores at least this share of the first one
+OTHER_DOCUMENT_SHARE = 0.65  # … this share when it comes from another document
 MAX_SENTENCE_CHARS = 420  # longer "sentences" (run-on lists) are cut at a word, never inside a number
 MIN_SENTENCE_WORDS = 3
 TYPE_BONUS = 0.6  # share of its score a sentence of the kind asked for (a %, a deadline…) gains
 UNFIT = 0.7  # … and what one of another kind keeps
+CONTEXT_WEIGHT = 0.3  # what a question term in the sentence's heading (not the sentence) counts
 RANK_DECAY = 0.12  # each passage further down weighs this much less
 
 _KIND_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
@@ -133,15 +135,23 @@ def _clip(sentence: str) -> str:
 
 
 def _scores(
-    asked: frozenset[str], candidates: list[Sentence], pattern: re.Pattern[str] | None, idf: Weigh
+    asked: frozenset[str],
+    candidates: list[Sentence],
+    pattern: re.Pattern[str] | None,
+    idf: Weigh,
+    context: Sequence[frozenset[str]] = (),
 ) -> tuple[list[float], list[float]]:
-    """Each candidate's score, and its coverage: the IDF-weighted share of the question's terms it holds."""
+    """Each candidate's score, and its coverage: the IDF-weighted share of the question's terms it holds.
+    `context` holds each passage's heading terms: a term the sentence lacks but its heading has counts
+    CONTEXT_WEIGHT of its weight (the sentence under "Frequência de limpeza" answers "how often")."""
     weight = {term: idf(term) for term in asked}
     total = sum(weight.values()) or 1.0
     scores, coverages = [], []
     for candidate in candidates:
-        coverage = sum(weight[t] for t in asked.intersection(terms(candidate.text))) / total
-        score = coverage
+        held = asked.intersection(terms(candidate.text))
+        coverage = sum(weight[t] for t in held) / total
+        headed = context[candidate.passage] - held if context else frozenset()
+        score = coverage + CONTEXT_WEIGHT * sum(weight[t] for t in asked & headed) / total
         if pattern is not None:
             score *= 1 + TYPE_BONUS if pattern.search(fold(candidate.text)) else UNFIT
         if len(candidate.text.split()) < MIN_SENTENCE_WORDS:
@@ -200,7 +210,8 @@ def _document_extract(
     ]
     kind = question_type(question)
     pattern = _KIND_PATTERNS.get(kind)
-    scores, coverages = _scores(asked, candidates, pattern, idf)
+    headings = [frozenset(terms(f"{p.title} {p.section}")) for p in best]
+    scores, coverages = _scores(asked, candidates, pattern, idf, headings)
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
     if not order or scores[order[0]] <= 0:
         return None
@@ -214,10 +225,14 @@ def _document_extract(
             for i, c in enumerate(candidates)
             if c.passage == lead.passage and lead.position < c.position <= lead.position + MAX_SUPPORT
         ]
+    # Support from another document than the opening sentence's must score closer to it: a sentence
+    # sharing the words is often about something else, and its citation would not support the answer.
+    source = best[candidates[first].passage].source
     for i in order[1:]:
         if len(chosen) > MAX_SUPPORT:
             break
-        if i not in chosen and scores[i] >= SUPPORT_SHARE * scores[first]:
+        share = SUPPORT_SHARE if best[candidates[i].passage].source == source else OTHER_DOCUMENT_SHARE
+        if i not in chosen and scores[i] >= share * scores[first]:
             chosen.append(i)
     fits = _fits(question, candidates[first].text, pattern)
     return Extract(_compose([candidates[i] for i in chosen[: MAX_SUPPORT + 1]], best), coverages[first], fits)

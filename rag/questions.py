@@ -29,8 +29,8 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     (
         "quantity",
         re.compile(
-            r"\bquant[oa]s?\b|\bqual (?:e )?(?:o|a) (?:valor|tamanho|potencia|tensao|corrente|bitola|secao|"
-            r"distancia|altura|limite|minimo|maximo|taxa|custo|faixa|numero|perda|temperatura|inclinacao)\b"
+            r"\bquant[oa]s?\b|\bqual (?:e )?(?:(?:o|a) )?(?:valor|tamanho|potencia|tensao|corrente|bitola|"
+            r"secao|distancia|altura|limite|minimo|maximo|taxa|custo|faixa|numero|perda|temperatura|inclinacao)\b"
             r"|\b(?:minimo|maximo|limite)\b"
         ),
     ),
@@ -76,7 +76,7 @@ _FIGURES: tuple[tuple[Figure, re.Pattern[str]], ...] = (
 # Shopping words: the asker wants products and offers, not an explanation.
 _SHOPPING = re.compile(
     r"^\s*(?:e |voces )?tem\b|\btem\??\s*$|\bvoces (?:tem|vendem|trabalham|possuem|oferecem)\b|\bvende[m]?\b|"
-    r"\b(?:a venda|disponive(?:l|is)|mais barat\w*)\b|"
+    r"\b(?:a venda|disponive(?:l|is))\b|"
     r"\bquero (?:um|uma|comprar|cotar)\b|\bpreciso de (?:um|uma)\b|"
     r"\b(?:qual|quais) (?:o|os|e o) (?:preco|valor)\b|\bquanto (?:custa|sai|ta custando|esta custando)\b"
 )

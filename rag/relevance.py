@@ -5,7 +5,7 @@ A cosine with MiniLM (an English model) says little on its own about Portuguese 
 question still lands around 0.3 on some passage. The lexical side says more — a question about a cake
 recipe shares no stemmed term with the solar corpus, and one about a topic the corpus lacks ("tarifa
 branca da Copel") leaves its specific terms unmatched, or names terms no passage of the knowledge bases
-holds at all (the `Vocabulary`). The gate is a logistic model over six features,
+holds at all (the `Vocabulary`). The gate is a logistic model over seven features,
 fitted on the dev split of the evaluation set (`python -m scripts.eval_ask --fit-gate`); its
 coefficients are the defaults below, and the threshold trades the two error kinds on dev.
 """
@@ -25,7 +25,7 @@ from rag.passages import Passage
 
 EVIDENCE_PASSAGES = 3  # the best passages the lexical evidence is read from
 KNOWN_PREFIX = 5  # letters a term shares with a known one to count as known
-FEATURES = ("similarity", "coverage", "lead_coverage", "unknown", "in_domain", "fits")
+FEATURES = ("similarity", "coverage", "lead_coverage", "unknown", "missing_rare", "in_domain", "fits")
 
 
 class Vocabulary:
@@ -58,6 +58,7 @@ class Evidence:
     coverage: float  # IDF-weighted share of the question's terms found in the best passages together
     lead_coverage: float  # … in the sentence the answer would open with
     unknown: float  # share of the question's words (not numbers) no passage of the knowledge bases holds
+    missing_rare: float  # the rarest word the best passages lack, its IDF over the highest IDF (0–1)
     in_domain: bool  # a routing rule fired (the question names something of the trade)
     fits: bool  # that sentence holds what the question type asks for (a %, a deadline, a quantity…)
 
@@ -67,6 +68,7 @@ class Evidence:
             self.coverage,
             self.lead_coverage,
             self.unknown,
+            self.missing_rare,
             float(self.in_domain),
             float(self.fits),
         )
@@ -83,17 +85,18 @@ def evidence(
     """The evidence for a question: `similarity` is the best cosine of any dense hit."""
     asked = frozenset(question_terms)
     if not asked:
-        return Evidence(similarity, 0.0, 0.0, 1.0, in_domain, False)
+        return Evidence(similarity, 0.0, 0.0, 1.0, 1.0, in_domain, False)
     # A number is no topic: "800 kWh" or a house number says nothing about what the corpus covers.
     words = [term for term in asked if not term[0].isdigit()]
     unknown = sum(not vocabulary.knows(term) for term in words) / len(words) if words else 0.0
-    if lead is None:
-        return Evidence(similarity, 0.0, 0.0, unknown, in_domain, False)
-    weight = {term: vocabulary.idf(term) for term in asked}
     best = passages[:EVIDENCE_PASSAGES]
     held = frozenset().union(*(asked.intersection(terms(f"{p.title} {p.text}")) for p in best))
+    missing = max((vocabulary.idf(t) for t in words if t not in held), default=0.0) / vocabulary.idf("")
+    if lead is None:
+        return Evidence(similarity, 0.0, 0.0, unknown, missing, in_domain, False)
+    weight = {term: vocabulary.idf(term) for term in asked}
     coverage = sum(weight[t] for t in held) / sum(weight.values())
-    return Evidence(similarity, coverage, lead.coverage, unknown, in_domain, lead.fits)
+    return Evidence(similarity, coverage, lead.coverage, unknown, missing, in_domain, lead.fits)
 
 
 class RelevanceGate(BaseModel):
@@ -101,12 +104,12 @@ class RelevanceGate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    weights: tuple[float, float, float, float, float, float] = Field(
-        default=(2.729, 2.631, 4.874, -6.958, 0.727, 0.903),
+    weights: tuple[float, float, float, float, float, float, float] = Field(
+        default=(2.808, 2.477, 3.893, -6.692, -0.956, 0.694, 0.667),
         description=f"One per feature: {', '.join(FEATURES)}.",
     )
-    bias: float = Field(default=-4.698)
-    threshold: float = Field(default=0.7197, gt=0, lt=1, description="Probability at which Hélio answers.")
+    bias: float = Field(default=-3.306)
+    threshold: float = Field(default=0.3138, gt=0, lt=1, description="Probability at which Hélio answers.")
 
     def probability(self, found: Evidence) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, found.features(), strict=True))

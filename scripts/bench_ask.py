@@ -1,8 +1,12 @@
 """`/store/helio/ask` figures for `make bench` (called by `scripts.bench` once catalog and knowledge bases
-are indexed), on the shipped Serve config (`cpu.yaml`): the extractive answer's latency over HTTP (the
-chain emptied), then, as shipped (SmolLM2 through llama.cpp first), the time to the first streamed token
-and the engine's tokens/s through the ChatModel deployment vs llama.cpp called directly in this process
-(the ratio)."""
+are indexed), on the shipped Serve config (`cpu.yaml`: extractive answers, generation off), over HTTP,
+1 client, on the eval set's questions, each asked once per row so no cache has seen it:
+- the JSON answer's latency, and the time to the first Server-Sent Event (the `answer` event);
+- the same questions again with the router's query cache on (cache hits, their own row);
+- with generation on (`generate: always`, SmolLM2 through llama.cpp first, as `make eval --engine
+  llama_cpp` judges it): the whole answer's latency and how many generations were discarded;
+- llama.cpp's tokens/s through the ChatModel deployment vs called directly in this process (the ratio).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from ray import serve
 
 from common.settings import PROJECT_ROOT, Settings
 from models.chat import ChatMessage, ChatRequest
-from models.chat_engines import ChatChainConfig
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from scripts.bench import percentiles
 from serve_app.app import build_search_app
@@ -35,16 +38,18 @@ def _deploy(settings: Settings, config: SearchAppConfig) -> None:
     serve.run(build_search_app(config, settings), name="bench", route_prefix="/")
 
 
-def _ask_ms(http: httpx.Client, questions: list[str]) -> list[float]:
-    samples = []
+def _ask(http: httpx.Client, questions: list[str]) -> tuple[list[float], list[dict[str, Any]]]:
+    samples, bodies = [], []
     for question in questions:
         started = time.perf_counter()
-        http.post("/store/helio/ask", json={"question": question}).raise_for_status()
+        response = http.post("/store/helio/ask", json={"question": question})
+        response.raise_for_status()
         samples.append((time.perf_counter() - started) * 1000)
-    return samples
+        bodies.append(response.json())
+    return samples, bodies
 
 
-def _first_token_ms(http: httpx.Client, questions: list[str]) -> list[float]:
+def _first_event_ms(http: httpx.Client, questions: list[str]) -> list[float]:
     samples = []
     for question in questions:
         started = time.perf_counter()
@@ -52,7 +57,7 @@ def _first_token_ms(http: httpx.Client, questions: list[str]) -> list[float]:
             response.raise_for_status()
             lines = response.iter_lines()
             for line in lines:
-                if line.startswith("event: "):  # the first event: a token (or the whole answer)
+                if line.startswith("event: "):  # the first event: the answer that stands, or is improved on
                     samples.append((time.perf_counter() - started) * 1000)
                     break
             for _ in lines:  # let the answer finish before the next question
@@ -74,22 +79,37 @@ async def _tokens_per_s(engine: Any, runs: int) -> float:
 
 
 def bench_ask(settings: Settings, url: str, requests: int, config: SearchAppConfig) -> dict[str, Any]:
-    """Needs Serve started on `url`'s port; leaves the app `bench` deployed (with llama.cpp). `config`:
-    the shipped one as `scripts.bench` adjusts it (per-client rate lifted, query cache off)."""
-    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(requests)]
-    _deploy(settings, config.model_copy(update={"chat": ChatChainConfig(engines=[])}))
+    """Needs Serve started on `url`'s port; leaves the app `bench` deployed. `config`: the shipped one as
+    `scripts.bench` adjusts it (per-client rate lifted, query cache off)."""
+    count = min(requests, len(QUESTIONS) // 3)
+    unseen_json, unseen_stream, generated = (
+        QUESTIONS[start::3][:count] for start in range(3)
+    )  # three disjoint sets: no question meets a cache twice
+    _deploy(settings, config)
     with httpx.Client(base_url=url, timeout=120) as http:
-        _ask_ms(http, questions[:5])  # warm-up
-        extractive = percentiles(_ask_ms(http, questions))
-        _deploy(settings, config)  # llama.cpp first, as make run serves it
-        _first_token_ms(http, questions[:2])
-        first_token = percentiles(_first_token_ms(http, questions[: max(requests // 5, 10)]))
+        _ask(http, ["Qual a validade dos créditos de energia?", "Vocês têm inversor de 5 kW?"])  # warm-up
+        json_ms, _ = _ask(http, unseen_json)
+        first_event = percentiles(_first_event_ms(http, unseen_stream))
+        cached_router = config.router.model_copy(
+            update={"query_cache_entries": SHIPPED.router.query_cache_entries}
+        )
+        _deploy(settings, config.model_copy(update={"router": cached_router}))
+        _ask(http, unseen_json)  # fills the cache
+        cache_hits, _ = _ask(http, unseen_json)
+        generating = config.model_copy(update={"ask": config.ask.model_copy(update={"generate": "always"})})
+        _deploy(settings, generating)
+        _ask(http, unseen_json[:2])
+        generated_ms, bodies = _ask(http, generated[: max(count // 4, 5)])
     handle = serve.get_deployment_handle("ChatModel", app_name="bench")
     served = asyncio.run(_tokens_per_s(DeploymentChatEngine(handle, "llama_cpp"), runs=5))
     direct = asyncio.run(_tokens_per_s(LlamaCppEngine(LLAMA), runs=5))
+    discarded = sum(1 for body in bodies if body["engine"] == "extractive" and body["fallback"])
     return {
-        "extractive_http_1_client": extractive,
-        "llama_cpp_first_token_http": first_token,
+        "json_http_1_client_unseen": percentiles(json_ms),
+        "first_event_http_1_client_unseen": first_event,
+        "json_http_1_client_cache_hits": percentiles(cache_hits),
+        "generate_always_smollm2_http": percentiles(generated_ms),
+        "generations_discarded": f"{discarded}/{len(bodies)}",
         "llama_cpp_tokens_per_s_served": round(served, 1),
         "llama_cpp_tokens_per_s_direct": round(direct, 1),
         "ratio_served_to_direct_tokens_per_s": round(served / direct, 3),

@@ -19,8 +19,9 @@ Serve, the configured assistant) and prints one JSON object:
 - `latency_ms` p50/p95 of the whole answer, and how often a generation was tried and discarded.
 
 `--tune` works on dev only: it searches the fusion weights for hit@5, fits the relevance gate (a logistic
-model over `rag.relevance.FEATURES`) and prints both, to be written into `serve_app/config.py` and
-`rag/relevance.py`. The test split is never used to choose anything.
+model over `rag.relevance.FEATURES`, its threshold at the fewest errors of both kinds) and prints both,
+to be written into `serve_app/config.py` and `rag/relevance.py`. The test split is never used to choose
+anything.
 """
 
 from __future__ import annotations
@@ -68,8 +69,6 @@ QUESTIONS = PROJECT_ROOT / "rag" / "eval" / "questions.yaml"
 PRODUCT_COLLECTIONS = ("helio-catalog", "helio-pricing")
 TOOLS_SOURCE = "POST /store/helio/recommend"
 _PRICE = re.compile(r"r\$ ?\d")
-# Refusal recall the gate's threshold keeps on dev; among such thresholds, the fewest answerable refused.
-GATE_RECALL = 0.96
 
 
 def load_questions(split: str) -> list[dict[str, Any]]:
@@ -176,6 +175,9 @@ def report(outcomes: list[Outcome]) -> dict[str, Any]:
             "tried": len(tried),
             "kept": sum(o.reply.generated for o in outcomes),
             "discarded": sum(not o.reply.generated for o in tried),
+            "reasons": dict(
+                Counter(f.reason for o in tried if not o.reply.generated for f in o.reply.fallback)
+            ),
         },
         "wrong": sorted(o.item["id"] for o in outcomes if not o.correct()),
     }
@@ -263,7 +265,8 @@ def _reweighted(weights: dict[str, float], routed: Any, options: Any) -> dict[st
 
 def fit_gate(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5) -> RelevanceGate:
     """Logistic regression by gradient descent (classes weighted equally, light L2), then the threshold
-    that keeps refusal recall at GATE_RECALL with the fewest answerable questions refused."""
+    with the fewest errors, the two kinds weighed equally: the share of questions to refuse that are
+    answered plus the share of answerable ones refused (on a tie, the one refusing more)."""
     weight = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
     w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(steps):
@@ -272,13 +275,17 @@ def fit_gate(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5
         w -= rate * (x.T @ error + 1e-3 * w)
         b -= rate * error.sum()
     p = 1 / (1 + np.exp(-(x @ w + b)))
-    negatives = np.sort(p[y == 0])
-    index = min(len(negatives) - 1, int(np.ceil(GATE_RECALL * len(negatives))) - 1)
-    threshold = float(np.nextafter(negatives[index], 1)) if len(negatives) else 0.5
+    edges = np.unique(p)
+    candidates = (edges[1:] + edges[:-1]) / 2
+
+    def errors(threshold: float) -> float:
+        return float((p[y == 0] >= threshold).mean() + (p[y == 1] < threshold).mean())
+
+    threshold = min(candidates, key=lambda t: (round(errors(t), 9), -t))
     return RelevanceGate(
         weights=tuple(round(float(v), 3) for v in w),  # type: ignore[arg-type]
         bias=round(float(b), 3),
-        threshold=min(max(round(threshold, 4), 1e-4), 1 - 1e-4),
+        threshold=round(float(threshold), 4),
     )
 
 
@@ -288,6 +295,7 @@ def main() -> int:
     parser.add_argument("--engine", choices=["extractive", "llama_cpp"], default="extractive")
     parser.add_argument("--generate", choices=["off", "synthesis", "always"], default=None)
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions of the split")
+    parser.add_argument("--budget", type=float, default=None, help="generation budget, s (default: shipped)")
     parser.add_argument("--tune", action="store_true", help="fit fusion weights and the gate on dev")
     parser.add_argument("--products", type=int, default=1500, help="size of the sample catalog")
     parser.add_argument(
@@ -306,7 +314,7 @@ def main() -> int:
     from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
     from ray_jobs.progress import quiet_ray_data, step
     from serve_app.ask import build_assistant
-    from serve_app.config import AskOptions
+    from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from serve_app.index import LocalVectorIndex
     from serve_app.recommend import KitRecommender
     from serve_app.router import load_catalog_from_postgres
@@ -336,11 +344,14 @@ def main() -> int:
         async def embed(text: str) -> list[float]:
             return [float(x) for x in minilm.embed([text])[0]]
 
+        # The shipped CPU profile's options and local model, as `make run` serves them.
+        shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
         engines: list[ChatEngine] = []
         if args.engine == "llama_cpp":
             from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 
-            engines.append(LlamaCppEngine(LlamaCppConfig(n_threads=2)))
+            local = next(step for step in shipped.chat.engines if isinstance(step, LlamaCppConfig))
+            engines.append(LlamaCppEngine(local))
         index = LocalVectorIndex(store)
         catalog = CatalogSearch(
             embed=embed,
@@ -359,7 +370,12 @@ def main() -> int:
             embed=embed,
             index=index,
             chain=FallbackChain(engines),
-            options=AskOptions(generate=generate),
+            options=shipped.ask.model_copy(
+                update={
+                    "generate": generate,
+                    "generation_budget_s": args.budget or shipped.ask.generation_budget_s,
+                }
+            ),
             vector_name=minilm.name,
             recommender=recommender,
             catalog_search=catalog,

@@ -3,8 +3,8 @@
 `ChatModel` is the LLM deployment: it loads the local engine (llama.cpp over a GGUF) once per replica
 and autoscales apart from the router and the embedder. The router holds the fallback chain as
 configured; its local step is a `DeploymentChatEngine` calling that deployment through its handle,
-the OpenAI-compatible steps are HTTP clients, and every step that sends text to a third-party service
-goes through `RedactingEngine`, so personal data never leaves unredacted.
+the others are built by `models.chat_engines.build_engine`, which puts every third-party step behind
+redaction.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from common.pii import redact_messages
 from common.settings import Settings
-from models.chat import ChatEngine, ChatMessage, ChatRequest, ChatResult, EngineUnavailable
+from models.chat import ChatEngine, ChatRequest, ChatResult, EngineUnavailable
 from models.chat_engines import ChatChainConfig, build_engine
 from models.fallback import FallbackChain
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine, packaged_smollm2_path
-from models.openai_engine import OpenAICompatibleConfig
 
 log = logging.getLogger(__name__)
 
@@ -72,26 +70,6 @@ def _reason(error: Exception) -> str:
     return f"chat model deployment failed ({type(cause or error).__name__})"
 
 
-class RedactingEngine:
-    """Redacts personal data (CPF/CNPJ, e-mail, phone, CEP, address, cued names) from every message
-    before the wrapped engine sends it anywhere."""
-
-    def __init__(self, engine: ChatEngine) -> None:
-        self._engine = engine
-        self.name = engine.name
-
-    @staticmethod
-    def _redacted(request: ChatRequest) -> ChatRequest:
-        messages = redact_messages([message.model_dump() for message in request.messages])
-        return request.model_copy(update={"messages": [ChatMessage.model_validate(m) for m in messages]})
-
-    async def generate(self, request: ChatRequest) -> ChatResult:
-        return await self._engine.generate(self._redacted(request))
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[str]:
-        return self._engine.stream(self._redacted(request))
-
-
 def local_engine_config(config: ChatChainConfig) -> LlamaCppConfig | None:
     """The chain's llama.cpp step, which the `ChatModel` deployment serves (one at most)."""
     local = [engine for engine in config.engines if isinstance(engine, LlamaCppConfig)]
@@ -110,8 +88,6 @@ def build_router_chain(config: ChatChainConfig, settings: Settings, chat_model: 
                 raise ValueError("a llama_cpp step needs the ChatModel deployment")
             path = step.model_path or packaged_smollm2_path()
             engines.append(DeploymentChatEngine(chat_model, name=f"llama_cpp:{path.stem}"))
-        elif isinstance(step, OpenAICompatibleConfig):
-            engines.append(RedactingEngine(build_engine(step, settings)))
         else:
             engines.append(build_engine(step, settings))
     return FallbackChain(engines, config.timeout_s)

@@ -16,7 +16,7 @@ from pydantic import SecretStr, ValidationError
 import models.chat_engines
 from common.settings import Settings
 from models.chat import ChatEngine, ChatMessage, ChatRequest
-from models.chat_engines import ChatChainConfig, build_chain, build_engine
+from models.chat_engines import ChatChainConfig, RedactingEngine, build_chain, build_engine
 from models.fallback import DisabledEngine
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
@@ -125,12 +125,14 @@ def test_the_vllm_step_is_the_http_client_of_its_openai_app() -> None:
         (OpenAICompatibleConfig(base_url="http://127.0.0.1:11434/v1"), None, OpenAICompatibleEngine),
     ],
 )
-def test_openai_itself_runs_only_with_a_key(
+def test_openai_itself_runs_only_with_a_key_and_behind_redaction(
     step: OpenAICompatibleConfig, key: SecretStr | None, expected: type
 ) -> None:
     settings = Settings(openai_api_key=key, openai_base_url="https://api.example.test/v1")
-    engine = build_engine(step, settings)
+    built = build_engine(step, settings)
+    engine = built.wrapped if isinstance(built, RedactingEngine) else built
     assert isinstance(engine, expected)
+    assert isinstance(built, RedactingEngine) is (expected is OpenAICompatibleEngine)  # a third party's
     if isinstance(engine, OpenAICompatibleEngine) and step.base_url is None:
         assert str(engine.client.base_url) == "https://api.example.test/v1/"
         assert engine.client.headers["Authorization"] == "Bearer sk-1"

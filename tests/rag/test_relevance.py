@@ -59,11 +59,13 @@ def test_the_shipped_gate_decides(question: str, in_domain: bool, answers: bool)
 
 def test_the_gate_is_monotonic_in_its_evidence() -> None:
     gate = RelevanceGate()
-    weak = Evidence(0.4, 0.2, 0.1, 0.5, False, False)
+    weak = Evidence(0.4, 0.2, 0.1, 0.5, 0.9, False, False)
     stronger = [
-        Evidence(0.4, 0.8, 0.1, 0.5, False, False),
-        Evidence(0.4, 0.2, 0.7, 0.5, False, False),
-        Evidence(0.4, 0.2, 0.1, 0.0, False, False),
-        Evidence(0.8, 0.2, 0.1, 0.5, False, False),
+        Evidence(0.4, 0.8, 0.1, 0.5, 0.9, False, False),
+        Evidence(0.4, 0.2, 0.7, 0.5, 0.9, False, False),
+        Evidence(0.4, 0.2, 0.1, 0.0, 0.9, False, False),
+        Evidence(0.4, 0.2, 0.1, 0.5, 0.3, False, False),
+        Evidence(0.8, 0.2, 0.1, 0.5, 0.9, False, False),
+        Evidence(0.4, 0.2, 0.1, 0.5, 0.9, True, False),
     ]
     assert all(gate.probability(s) > gate.probability(weak) for s in stronger)

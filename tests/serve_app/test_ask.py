@@ -18,6 +18,7 @@ from common.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION
 from common.settings import PROJECT_ROOT, Settings
 from common.vectors.edge import EdgeVectorStore
 from models.chat import ChatEngine
+from models.chat_engines import RedactingEngine
 from models.embedders import SentenceTransformerEmbedder
 from models.fallback import DisabledEngine, FallbackChain
 from models.llama_cpp_engine import LlamaCppEngine
@@ -31,7 +32,6 @@ from serve_app.ask_models import AskRequest, AskResponse
 from serve_app.ask_tools import TOOLS_COLLECTION
 from serve_app.config import AskOptions
 from serve_app.index import LocalVectorIndex
-from serve_app.llm import RedactingEngine
 from serve_app.recommend import KitRecommender
 from tests.openai_chat_stand_in import ChatStandIn, running_chat_stand_in
 
