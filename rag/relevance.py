@@ -105,11 +105,11 @@ class RelevanceGate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weights: tuple[float, float, float, float, float, float, float] = Field(
-        default=(2.808, 2.477, 3.893, -6.692, -0.956, 0.694, 0.667),
+        default=(2.734, 2.515, 4.006, -6.632, -0.949, 0.687, 0.655),
         description=f"One per feature: {', '.join(FEATURES)}.",
     )
-    bias: float = Field(default=-3.306)
-    threshold: float = Field(default=0.3138, gt=0, lt=1, description="Probability at which Hélio answers.")
+    bias: float = Field(default=-3.324)
+    threshold: float = Field(default=0.3139, gt=0, lt=1, description="Probability at which Hélio answers.")
 
     def probability(self, found: Evidence) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, found.features(), strict=True))
