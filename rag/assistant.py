@@ -361,7 +361,9 @@ def lexical_query(collection: str, text: str) -> SparseVector:
 
 def calculated_answer(question: str, calculation: Calculation) -> Answer:
     """The figure asked for first, then the calculation it comes from, both citing it."""
-    lead = calculation.headlines.get(figure_asked(question)) or calculation.headlines.get("size", "")
+    headlines = calculation.headlines
+    first = next(iter(headlines.values()), "")
+    lead = headlines.get(figure_asked(question)) or headlines.get("size") or first
     text = f"{lead} [1]\n\n{calculation.passage.text} [1]" if lead else f"{calculation.passage.text} [1]"
     return grounded_answer(text, [calculation.passage])
 

@@ -12,7 +12,9 @@ from typing import Literal
 from rag.text import fold
 
 QuestionType = Literal["percentage", "deadline", "quantity", "yes_no", "definition", "procedure", "other"]
-Figure = Literal["payback", "savings", "investment", "financing", "size", "generation", "modules"]
+Figure = Literal[
+    "compatibility", "payback", "savings", "investment", "financing", "size", "generation", "modules"
+]
 
 _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     (
@@ -59,7 +61,11 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
     ),
 )
 
+# Whether two things work together: "é compatível com", "funciona com", "combina com".
+COMPATIBILITY = re.compile(r"\bcompativ\w*|\bincompativ\w*|\bfuncion\w* (?:bem )?com\b|\bcombin\w* com\b")
+
 _FIGURES: tuple[tuple[Figure, re.Pattern[str]], ...] = (
+    ("compatibility", COMPATIBILITY),
     ("payback", re.compile(r"\bpayback\b|\bretorno\b|\bse paga\b|\bem quanto tempo\b|\bquantos anos\b")),
     ("financing", re.compile(r"\bparcela\w*|\bfinanc\w*|\bprestac\w*|\bjuros\b")),
     ("savings", re.compile(r"\beconomi\w*|\bdeixo de pagar\b|\breduz\w* (?:a|na) conta\b")),

@@ -1,6 +1,8 @@
 """Hélio's calculator: a question carrying a consumption and a place — in its text ("800 kWh por mês em
 Recife") or in the request's `context` — is answered from the recommend engine, whose figures become the
-passage the answer cites and a sentence per figure, so the answer can open with the one asked for.
+passage the answer cites and a sentence per figure, so the answer can open with the one asked for. A
+question asking whether two products it names by model work together ("o CS6W-550MS é compatível com o
+SUN-5K-G03?") is answered from the same electrical check as the compatible-products endpoint.
 
 Without a consumption anywhere there is nothing to compute (None); with one but no usable place, a note
 says what was missing.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,11 +20,14 @@ from pydantic import ValidationError
 from rag.assistant import NO_CONSUMPTION, Calculation
 from rag.passages import Passage
 from rag.pricing import brl
-from rag.questions import Figure
+from rag.questions import COMPATIBILITY, Figure
+from rag.routing import MODEL_CODE
 from rag.text import fold
 from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest, RecommendResponse
+from solar.compatibility import NotAnAnchor, PairFit, pair_fit
+from solar.offers import Listing
 
 TOOLS_COLLECTION = "helio-tools"
 DEFAULT_CONNECTION = "bi"
@@ -138,6 +144,41 @@ def headlines(response: RecommendResponse) -> dict[Figure, str]:
     return lines
 
 
+def _named(listings: Iterable[Listing], question: str) -> list[Listing]:
+    """The catalog products whose model code the question writes ("SUN-5K-G03", "cs6w-550ms"), in the
+    question's order, each once."""
+    by_model = {fold(listing.model): listing for listing in listings}
+    found = (by_model.get(code) for code in re.findall(MODEL_CODE, fold(question)))
+    return list({listing.id: listing for listing in found if listing is not None}.values())
+
+
+def compatibility_summary(fit: PairFit, site: str) -> tuple[str, str]:
+    """(the opening sentence, the passage's text) for a module and an inverter checked together."""
+    module, inverter = fit.module.title, fit.inverter.title
+    if fit.micro:
+        ratio = f"{fit.dc_ac_ratio:.2f}".replace(".", ",")
+        numbers = f"{fit.inputs} módulo(s) por microinversor, relação CC/CA {ratio}"
+    elif fit.fits:
+        numbers = (
+            f"de {fit.fewest_in_series} a {fit.most_in_series} módulos em série, até "
+            f"{fit.strings_per_mppt} string(s) por MPPT em {fit.mppts} MPPT(s)"
+        )
+    else:
+        numbers = "nenhum número de módulos em série respeita a tensão máxima e a faixa de MPPT juntas"
+    verdict = "Sim" if fit.fits else "Não"
+    lead = f"{verdict}: o {module} {'funciona' if fit.fits else 'não funciona'} com o {inverter} ({site})."
+    text = (
+        f"Verificação do Hélio para {module} com {inverter}, nas temperaturas de projeto de {site}: "
+        f"{numbers}."
+    )
+    return lead, text
+
+
+def tool_passage(point_id: str, title: str, source: str, text: str) -> Passage:
+    """A computed result as a passage the answer cites like any other."""
+    return Passage(TOOLS_COLLECTION, point_id, title, source, "", text, 1.0)
+
+
 class SolarTool:
     """The `rag.assistant.Calculator` over the recommend engine, run off the event loop (the kit search
     is CPU-bound)."""
@@ -146,9 +187,39 @@ class SolarTool:
         self._recommender = recommender
 
     async def __call__(self, question: str, context: dict[str, Any]) -> Calculation | str | None:
+        if COMPATIBILITY.search(fold(question)):
+            checked = await asyncio.to_thread(self.compatibility, question, context)
+            if checked is not None:
+                return checked
         if not consumption_in(question, context):
             return None
         return await asyncio.to_thread(self.calculate, question, context)
+
+    def compatibility(self, question: str, context: dict[str, Any]) -> Calculation | str | None:
+        """Two products the question names by model, checked together at the place's temperatures; None
+        when it does not name two."""
+        try:
+            snapshot = self._recommender.current_snapshot()
+        except DependencyUnavailable as error:
+            return f"compatibility not checked: {error}"
+        named = _named(snapshot.index.listings.values(), question)
+        if len(named) < 2:
+            return None
+        params = self._recommender.params
+        uf = context.get("uf") or (place[1] if (place := self._recommender.place_in(question)) else None)
+        state = fold(str(uf)).upper() if uf else None
+        site = params.site_temperatures(state if state in params.temperatures_by_uf else None)
+        try:
+            fit = pair_fit(snapshot.index, named[0].id, named[1].id, site, params)
+        except NotAnAnchor as error:
+            return f"compatibility not checked: {error}"
+        temperatures = f"{site.min_c:g} a {site.max_c:g} °C"
+        where = f"{state}, {temperatures}" if state else temperatures
+        lead, text = compatibility_summary(fit, where)
+        source = "GET /store/helio/products/{id}/compatible"
+        return Calculation(
+            tool_passage("compatibility", "Compatibilidade verificada", source, text), {"compatibility": lead}
+        )
 
     def calculate(self, question: str, context: dict[str, Any]) -> Calculation | str:
         """The calculation, or a note saying why there is none."""
@@ -159,13 +230,8 @@ class SolarTool:
             response = self._recommender.recommend(request)
         except (InvalidRequest, DependencyUnavailable) as error:
             return f"sizing not computed: {error}"
-        passage = Passage(
-            collection=TOOLS_COLLECTION,
-            id="recommend",
-            title="Dimensionamento e payback calculados",
-            source="POST /store/helio/recommend",
-            section="",
-            text=summary(request, response),
-            score=1.0,
+        text = summary(request, response)
+        passage = tool_passage(
+            "recommend", "Dimensionamento e payback calculados", "POST /store/helio/recommend", text
         )
         return Calculation(passage, headlines(response))

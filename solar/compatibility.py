@@ -11,6 +11,7 @@ numbers. Candidates are in-stock products only, cheapest first (modules: cheapes
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 
 from pydantic import BaseModel, Field
@@ -129,6 +130,62 @@ def _cheapest(inverters: list[Inverter]) -> list[Inverter]:
 
 def _take(matches: Iterable[CompatibleProduct], limit: int) -> list[CompatibleProduct]:
     return list(islice(matches, limit))
+
+
+@dataclass(frozen=True)
+class PairFit:
+    """One module with one inverter or microinverter at a site: whether they work together, and the
+    numbers that decide it (the series range and strings per MPPT; a micro's inputs and DC/AC ratio)."""
+
+    module: Listing
+    inverter: Listing
+    micro: bool
+    fits: bool
+    fewest_in_series: int = 0
+    most_in_series: int = 0
+    strings_per_mppt: int = 0
+    mppts: int = 0
+    inputs: int = 0
+    dc_ac_ratio: float = 0.0
+
+
+def pair_fit(
+    index: EquipmentIndex, first_id: str, second_id: str, site: SiteTemperatures, params: SolarParameters
+) -> PairFit:
+    """Whether two products of the catalog, a module and an inverter (or microinverter) in either order,
+    work together at the site's design temperatures. KeyError for an id not in the catalog;
+    NotAnAnchor when the two are not one module and one inverter with their electrical specs."""
+    listings = [index.listings[first_id], index.listings[second_id]]
+    parts = [index.parts_by_id.get(listing.id) for listing in listings]
+    modules = [p for p in parts if isinstance(p, Module)]
+    inverters = [p for p in parts if isinstance(p, Inverter)]
+    if len(modules) != 1 or len(inverters) != 1:
+        raise NotAnAnchor(
+            "compatibility is worked out for one module with one inverter or microinverter, with their "
+            f"electrical specs: got {', '.join(f'{item.title!r} ({item.category})' for item in listings)}"
+        )
+    module, inverter = modules[0], inverters[0]
+    voltages = module_voltages(module, site, params.electrical)
+    if inverter.listing.category == "microinverter":
+        ratio = dc_ac_ratio(inverter.inputs * module.power_w, inverter.ac_power_w)
+        electrical = params.electrical
+        fits = micro_fits(voltages, inverter) and (
+            electrical.dc_ac_ratio_min - 1e-9 <= ratio <= electrical.dc_ac_ratio_max + 1e-9
+        )
+        return PairFit(
+            module.listing, inverter.listing, True, fits, inputs=inverter.inputs, dc_ac_ratio=ratio
+        )
+    fewest, most, parallel = series_range(voltages, inverter)
+    return PairFit(
+        module.listing,
+        inverter.listing,
+        False,
+        fewest <= most and parallel >= 1,
+        fewest_in_series=fewest,
+        most_in_series=most,
+        strings_per_mppt=parallel,
+        mppts=inverter.mppt_count,
+    )
 
 
 def compatible_with(

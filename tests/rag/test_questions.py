@@ -42,6 +42,8 @@ def test_question_type(question: str, kind: str) -> None:
         ("Quantas placas eu preciso?", "modules"),
         ("De quantos kWp eu preciso?", "size"),
         ("800 kWh em Recife", "size"),  # none named: the system size
+        ("O CS6W-550MS é compatível com o SUN-5K-G03?", "compatibility"),
+        ("Esse módulo funciona com o inversor da Deye?", "compatibility"),
     ],
 )
 def test_figure_asked(question: str, figure: str) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
 
 from rag.assistant import Calculation
+from rag.routing import MODEL_CODE
+from rag.text import fold
 from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, recommend_request
 from serve_app.recommend import KitRecommender
+from solar.offers import Listing
 
 
 @pytest.mark.parametrize(
@@ -78,3 +82,42 @@ def test_the_place_comes_from_the_question_or_the_context(
 
 def test_without_a_consumption_there_is_nothing_to_calculate(recommender: KitRecommender) -> None:
     assert asyncio.run(SolarTool(recommender)("qual o payback em Recife?", {})) is None
+
+
+def named(recommender: KitRecommender, category: str, skip: int = 0) -> Listing:
+    """A product of the catalog whose model the question can write as a code (letters, digits, hyphens)."""
+    parts = recommender.current_snapshot().index.parts_by_id
+    listings = recommender.current_snapshot().index.listings.values()
+    fitting = [
+        listing
+        for listing in listings
+        if listing.category == category
+        and listing.id in parts
+        and re.fullmatch(MODEL_CODE, fold(listing.model))
+    ]
+    return sorted(fitting, key=lambda listing: listing.id)[skip]
+
+
+@pytest.mark.parametrize("where", ["", " em Curitiba"])
+def test_two_products_named_by_model_are_checked_together(recommender: KitRecommender, where: str) -> None:
+    module, inverter = named(recommender, "module"), named(recommender, "inverter")
+    question = f"O módulo {module.model} é compatível com o inversor {inverter.model.lower()}{where}?"
+    checked = SolarTool(recommender).compatibility(question, {})
+    assert isinstance(checked, Calculation) and checked.passage.id == "compatibility"
+    lead = checked.headlines["compatibility"]
+    assert lead.startswith(
+        (f"Sim: o {module.title} funciona com o {inverter.title}", f"Não: o {module.title}")
+    )
+    assert "módulos em série" in checked.passage.text or "nenhum número" in checked.passage.text
+    assert ("(PR," in lead) is bool(where)  # the place's design temperatures
+    micro = named(recommender, "microinverter")
+    paired = SolarTool(recommender).compatibility(f"O {micro.model} funciona com o {module.model}?", {})
+    assert isinstance(paired, Calculation) and "por microinversor" in paired.passage.text
+
+
+def test_a_compatibility_question_needs_a_module_and_an_inverter(recommender: KitRecommender) -> None:
+    tool = SolarTool(recommender)
+    module, other = named(recommender, "module"), named(recommender, "module", skip=1)
+    assert tool.compatibility(f"O {module.model} é compatível com qualquer coisa?", {}) is None
+    two_modules = tool.compatibility(f"O {module.model} é compatível com o {other.model}?", {})
+    assert isinstance(two_modules, str) and "one module with one inverter" in two_modules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from solar.compatibility import Compatibility, NotAnAnchor, compatible_with
+from solar.compatibility import Compatibility, NotAnAnchor, compatible_with, pair_fit
 from solar.equipment import EquipmentIndex
 from solar.parameters import SiteTemperatures, SolarParameters
 from tests.solar.hand_catalog import MODULE_SPECS, SITE, catalog
@@ -68,3 +68,25 @@ def test_only_modules_and_inverters_anchor(params: SolarParameters) -> None:
         compatible(params, "S1")
     with pytest.raises(KeyError):
         compatible(params, "nope")
+
+
+@pytest.mark.parametrize(("module", "inverter"), [("M1", "I1"), ("I1", "M1"), ("M1", "U1"), ("M2", "I3")])
+def test_a_pair_agrees_with_the_compatible_list(params: SolarParameters, module: str, inverter: str) -> None:
+    fit = pair_fit(INDEX, module, inverter, SITE, params)
+    anchor = fit.module.id
+    listed = compatible(params, anchor)
+    assert fit.fits is (fit.inverter.id in ids([*listed.inverters, *listed.microinverters]))
+
+
+def test_a_pair_says_the_numbers_that_decide(params: SolarParameters) -> None:
+    string = pair_fit(INDEX, "M1", "I1", SITE, params)
+    assert (string.micro, string.fits, string.fewest_in_series, string.most_in_series) == (False, True, 4, 18)
+    micro = pair_fit(INDEX, "U1", "M1", SITE, params)
+    assert micro.micro and micro.fits and micro.inputs >= 1 and micro.dc_ac_ratio > 0
+
+
+def test_a_pair_is_one_module_and_one_inverter(params: SolarParameters) -> None:
+    with pytest.raises(NotAnAnchor, match="one module with one inverter"):
+        pair_fit(INDEX, "M1", "M2", SITE, params)
+    with pytest.raises(KeyError):
+        pair_fit(INDEX, "M1", "nope", SITE, params)
