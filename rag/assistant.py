@@ -73,7 +73,8 @@ VOCABULARY_FIELDS = {
 
 class VocabularyCache:
     """The knowledge bases' vocabulary, counted again at most every `refresh_s`: a new corpus or catalog
-    shows up without a restart. One count at a time; requests meanwhile use the previous one."""
+    shows up without a restart. The first count is waited for; later ones run one at a time, in a
+    thread (stemming a catalog's names takes a while), and requests meanwhile use the previous one."""
 
     def __init__(self, index: KnowledgeIndex, refresh_s: float, clock: Callable[[], float] = time.monotonic):
         self._index, self._refresh_s, self._clock = index, refresh_s, clock
@@ -82,12 +83,18 @@ class VocabularyCache:
         self._lock = asyncio.Lock()
 
     async def get(self) -> Vocabulary:
-        stale = self._counted_at is None or self._clock() - self._counted_at >= self._refresh_s
-        if stale and not self._lock.locked():
+        if self._counted_at is None:
             async with self._lock:
-                self._vocabulary = Vocabulary(await self._texts())
-                self._counted_at = self._clock()
+                if self._counted_at is None:
+                    await self._count()
+        elif self._clock() - self._counted_at >= self._refresh_s and not self._lock.locked():
+            async with self._lock:
+                await self._count()
         return self._vocabulary
+
+    async def _count(self) -> None:
+        self._vocabulary = await asyncio.to_thread(Vocabulary, await self._texts())
+        self._counted_at = self._clock()
 
     async def _texts(self) -> list[str]:
         texts: list[str] = []
@@ -272,9 +279,7 @@ class HelioAssistant:
         if prepared.calculation is not None:
             return Reply(calculated_answer(prepared.question.question, prepared.calculation), CALCULATION,
                          (), prepared)  # fmt: skip
-        if not prepared.relevant:
-            return Reply(DONT_KNOW_ANSWER, NO_ENGINE, (), prepared)
-        if prepared.extract is None:
+        if not prepared.relevant or prepared.extract is None:
             return Reply(DONT_KNOW_ANSWER, NO_ENGINE, (), prepared)
         return Reply(prepared.extract.answer, EXTRACTIVE, (), prepared)
 

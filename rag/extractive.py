@@ -52,7 +52,10 @@ _KIND_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9\"“(])")
 _MARKUP = re.compile(r"\*\*|__|`")
 _BULLET = re.compile(r"^\s*(?:#+|[-*+•])\s+")
-_UNIT = re.compile(r"(?<![a-z])(gw|mwp?|kwp|kwh|kw|wp|mm2?|r\$|%|v|a|dias?|meses|anos?|horas?)(?![a-z])")
+# Units a question can name; a bare "v" or "a" only after a number ("600 V"), not as the article "a".
+_UNIT = re.compile(
+    r"(?<![a-z])(gw|mwp?|kwp|kwh|kw|wp|mm2?|r\$|%|dias?|meses|anos?|horas?|(?<=\d)\s?[va])(?![a-z])"
+)
 _STEP = re.compile(r"^\d+[.)]\s+")
 _DANGLING = re.compile(r"\s+(?:R\$|US\$|€)$")
 _ITEM = re.compile(r"^(?:#+|[-*+•]|\d+[.)])\s")
@@ -165,7 +168,7 @@ def _fits(question: str, sentence: str, pattern: re.Pattern[str] | None) -> bool
     """Whether a sentence holds what the question asks for: a unit it names ("quantos GW") when it names
     one, else a thing of its type (a percentage, a deadline…)."""
     folded = fold(sentence)
-    units = {unit for unit in _UNIT.findall(fold(question))}
+    units = {unit.strip() for unit in _UNIT.findall(fold(question))}
     if units:
         return any(re.search(rf"(?<![a-z]){re.escape(unit)}(?![a-z])", folded) for unit in units)
     return pattern is None or pattern.search(folded) is not None

@@ -270,3 +270,31 @@ def test_check_generation(text: str, question: str, verdict: str) -> None:
         assert not isinstance(checked, str) and checked.citations
     else:
         assert isinstance(checked, str) and verdict in checked.replace("none of the passages", "uncited")
+
+
+class CountingIndex(StandInIndex):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = 0
+
+    async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
+        self.counts += 1
+        await asyncio.sleep(0.01)
+        return await super().texts(collection, fields)
+
+
+def test_the_vocabulary_is_counted_once_before_the_first_answer_then_when_stale() -> None:
+    index, now = CountingIndex(), [0.0]
+    cache = VocabularyCache(index, refresh_s=60, clock=lambda: now[0])
+
+    async def run() -> None:
+        first, second = await asyncio.gather(cache.get(), cache.get())  # both wait for the first count
+        assert first.knows("fio") and second.knows("fio")
+        calls = index.counts
+        await cache.get()
+        assert index.counts == calls  # fresh: not counted again
+        now[0] = 61.0
+        await cache.get()
+        assert index.counts > calls  # stale: counted again
+
+    asyncio.run(run())
