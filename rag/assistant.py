@@ -368,7 +368,7 @@ def calculated_answer(question: str, calculation: Calculation) -> Answer:
     """The figure asked for first, then the calculation it comes from, both citing it."""
     headlines = calculation.headlines
     first = next(iter(headlines.values()), "")
-    lead = headlines.get(figure_asked(question)) or headlines.get("size") or first
+    lead = headlines.get(figure_asked(question, list(headlines))) or first
     text = f"{lead} [1]\n\n{calculation.passage.text} [1]" if lead else f"{calculation.passage.text} [1]"
     return grounded_answer(text, [calculation.passage])
 

@@ -7,13 +7,14 @@ Rules are regexes over folded text (accents and case dropped), tried in order; t
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Literal
 
 from rag.text import fold
 
 QuestionType = Literal["percentage", "deadline", "quantity", "yes_no", "definition", "procedure", "other"]
 Figure = Literal[
-    "compatibility", "payback", "savings", "investment", "financing", "size", "generation", "modules"
+    "compatibility", "quote", "payback", "savings", "investment", "financing", "size", "generation", "modules"
 ]
 
 _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
@@ -64,8 +65,12 @@ _TYPES: tuple[tuple[QuestionType, re.Pattern[str]], ...] = (
 # Whether two things work together: "é compatível com", "funciona com", "combina com".
 COMPATIBILITY = re.compile(r"\bcompativ\w*|\bincompativ\w*|\bfuncion\w* (?:bem )?com\b|\bcombin\w* com\b")
 
+# A price for a cart the question writes: "orçamento de 10 CS6W-550MS e 1 SUN-5K-G03", "quanto fica …".
+QUOTE = re.compile(r"\borcament\w*|\bcotac\w*|\bcotar\b|\bquanto (?:fica|sai|custa|da)\b")
+
 _FIGURES: tuple[tuple[Figure, re.Pattern[str]], ...] = (
     ("compatibility", COMPATIBILITY),
+    ("quote", QUOTE),
     ("payback", re.compile(r"\bpayback\b|\bretorno\b|\bse paga\b|\bem quanto tempo\b|\bquantos anos\b")),
     ("financing", re.compile(r"\bparcela\w*|\bfinanc\w*|\bprestac\w*|\bjuros\b")),
     ("savings", re.compile(r"\beconomi\w*|\bdeixo de pagar\b|\breduz\w* (?:a|na) conta\b")),
@@ -98,7 +103,9 @@ def question_type(question: str) -> QuestionType:
     return next((kind for kind, pattern in _TYPES if pattern.search(folded)), "other")
 
 
-def figure_asked(question: str) -> Figure:
-    """The figure a sizing or payback question wants first; the system size when it names none."""
+def figure_asked(question: str, offered: Collection[Figure] | None = None) -> Figure:
+    """The figure a calculated question wants first, among those `offered` (all when not given); the
+    system size when it names none ("quanto custa" is a quote's total, or a system's investment)."""
     folded = fold(question)
-    return next((figure for figure, pattern in _FIGURES if pattern.search(folded)), "size")
+    wanted = (f for f, pattern in _FIGURES if pattern.search(folded) and (offered is None or f in offered))
+    return next(wanted, "size")

@@ -2,7 +2,8 @@
 Recife") or in the request's `context` — is answered from the recommend engine, whose figures become the
 passage the answer cites and a sentence per figure, so the answer can open with the one asked for. A
 question asking whether two products it names by model work together ("o CS6W-550MS é compatível com o
-SUN-5K-G03?") is answered from the same electrical check as the compatible-products endpoint.
+SUN-5K-G03?") is answered from the same electrical check as the compatible-products endpoint, and a cart
+it writes ("orçamento de 10 CS6W-550MS e 1 SUN-5K-G03") is priced and checked as `POST /quote` does.
 
 Without a consumption anywhere there is nothing to compute (None); with one but no usable place, a note
 says what was missing.
@@ -20,10 +21,11 @@ from pydantic import ValidationError
 from rag.assistant import NO_CONSUMPTION, Calculation
 from rag.passages import Passage
 from rag.pricing import brl
-from rag.questions import COMPATIBILITY, Figure
+from rag.questions import COMPATIBILITY, QUOTE, Figure
 from rag.routing import MODEL_CODE
 from rag.text import fold
 from serve_app.errors import DependencyUnavailable, InvalidRequest
+from serve_app.quote import CartItem, QuoteRequest, QuoteResponse, quote_cart
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest, RecommendResponse
 from solar.compatibility import NotAnAnchor, PairFit, pair_fit
@@ -152,6 +154,45 @@ def _named(listings: Iterable[Listing], question: str) -> list[Listing]:
     return list({listing.id: listing for listing in found if listing is not None}.values())
 
 
+# A quantity written before a product: "10 CS6W-550MS", "10x módulos CS6W-550MS", "1 inversor SUN-5K".
+_QUANTITY_BEFORE = re.compile(r"\b(\d{1,5})\s*(?:x\s*)?(?:(?:un\w*|pecas?|[a-z]+)\s+){0,2}(?:de |do |da )?$")
+
+
+def cart_in(listings: Iterable[Listing], question: str) -> list[tuple[Listing, int]]:
+    """(product, quantity) for each product the question names by model; 1 when no number precedes it."""
+    folded = fold(question)
+    by_model = {fold(listing.model): listing for listing in listings}
+    cart: dict[str, tuple[Listing, int]] = {}
+    start = 0
+    for match in re.finditer(MODEL_CODE, folded):
+        listing = by_model.get(match.group(0))
+        if listing is not None and listing.id not in cart:
+            written = _QUANTITY_BEFORE.search(folded[start : match.start()])
+            cart[listing.id] = (listing, int(written.group(1)) if written else 1)
+        start = match.end()
+    return list(cart.values())
+
+
+def quote_summary(response: QuoteResponse) -> tuple[str, str]:
+    """(the opening sentence, the passage's text) for a priced cart."""
+    lines = [
+        f"{line.qty} × {line.title}: "
+        + (
+            f"{brl(line.unit_price_brl)} cada, {brl(line.total_brl)} ({line.distributor})"
+            if line.unit_price_brl is not None and line.total_brl is not None
+            else "sem estoque para essa quantidade"
+        )
+        for line in response.lines
+    ]
+    failed = [check.name for check in response.checks if not check.ok]
+    lead = f"O orçamento fica em {brl(response.total_brl)}" + (
+        f", com {len(failed)} verificação(ões) a rever ({', '.join(failed)})."
+        if failed
+        else ", e o conjunto passa nas verificações."
+    )
+    return lead, f"Orçamento do Hélio: {'; '.join(lines)}. Total {brl(response.total_brl)}."
+
+
 def compatibility_summary(fit: PairFit, site: str) -> tuple[str, str]:
     """(the opening sentence, the passage's text) for a module and an inverter checked together."""
     module, inverter = fit.module.title, fit.inverter.title
@@ -187,10 +228,12 @@ class SolarTool:
         self._recommender = recommender
 
     async def __call__(self, question: str, context: dict[str, Any]) -> Calculation | str | None:
-        if COMPATIBILITY.search(fold(question)):
-            checked = await asyncio.to_thread(self.compatibility, question, context)
-            if checked is not None:
-                return checked
+        folded = fold(question)
+        for wording, check in ((COMPATIBILITY, self.compatibility), (QUOTE, self.quote)):
+            if wording.search(folded):
+                checked = await asyncio.to_thread(check, question, context)
+                if checked is not None:
+                    return checked
         if not consumption_in(question, context):
             return None
         return await asyncio.to_thread(self.calculate, question, context)
@@ -219,6 +262,30 @@ class SolarTool:
         source = "GET /store/helio/products/{id}/compatible"
         return Calculation(
             tool_passage("compatibility", "Compatibilidade verificada", source, text), {"compatibility": lead}
+        )
+
+    def quote(self, question: str, context: dict[str, Any]) -> Calculation | str | None:
+        """The cart a question writes ("orçamento de 10 CS6W-550MS e 1 SUN-5K-G03"), priced and checked
+        like `POST /store/helio/quote`; None when it names no product with a quantity, nor two."""
+        try:
+            snapshot = self._recommender.current_snapshot()
+        except DependencyUnavailable as error:
+            return f"quote not computed: {error}"
+        cart = cart_in(snapshot.index.listings.values(), question)
+        if not cart or (len(cart) < 2 and cart[0][1] == 1):
+            return None
+        place = self._recommender.place_in(question)
+        fields = {name: context[name] for name in ("city", "uf") if context.get(name)}
+        if place is not None and not fields:
+            fields = {"city": place[0], "uf": place[1]}
+        try:
+            request = QuoteRequest(items=[CartItem(product_id=i.id, qty=qty) for i, qty in cart], **fields)
+            response = quote_cart(self._recommender, request)
+        except (ValidationError, InvalidRequest) as error:
+            return f"quote not computed: {error}"
+        lead, text = quote_summary(response)
+        return Calculation(
+            tool_passage("quote", "Orçamento calculado", "POST /store/helio/quote", text), {"quote": lead}
         )
 
     def calculate(self, question: str, context: dict[str, Any]) -> Calculation | str:

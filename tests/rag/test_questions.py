@@ -43,6 +43,7 @@ def test_question_type(question: str, kind: str) -> None:
         ("De quantos kWp eu preciso?", "size"),
         ("800 kWh em Recife", "size"),  # none named: the system size
         ("O CS6W-550MS é compatível com o SUN-5K-G03?", "compatibility"),
+        ("Faz um orçamento de 10 CS6W-550MS e 1 SUN-5K-G03", "quote"),
         ("Esse módulo funciona com o inversor da Deye?", "compatibility"),
     ],
 )
@@ -64,3 +65,10 @@ def test_figure_asked(question: str, figure: str) -> None:
 )
 def test_shopping_questions(question: str, shops: bool) -> None:
     assert wants_products(question) is shops
+
+
+def test_the_figure_asked_is_one_the_calculation_offers() -> None:
+    question = "Quanto custa um sistema para 800 kWh em Recife?"
+    assert figure_asked(question) == "quote"
+    assert figure_asked(question, ["size", "payback", "investment"]) == "investment"
+    assert figure_asked("Qual o fator de capacidade?", ["payback"]) == "size"

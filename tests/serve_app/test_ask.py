@@ -333,3 +333,13 @@ def test_a_compatibility_question_naming_two_products_is_checked(
     )
     assert response.engine == CALCULATION and response.answer.startswith(("Sim: o ", "Não: o "))
     assert [c.id for c in response.citations] == ["compatibility"]
+
+
+def test_a_cart_written_in_the_question_is_quoted(
+    store: EdgeVectorStore, minilm: SentenceTransformerEmbedder, recommender: KitRecommender
+) -> None:
+    module, inverter = named(recommender, "module"), named(recommender, "inverter")
+    question = f"Quanto fica um orçamento de 10 {module.model} e 1 {inverter.model}?"
+    response = ask(assistant(store, minilm, [], recommender), question)
+    assert response.engine == CALCULATION and response.answer.startswith("O orçamento fica em R$ ")
+    assert [c.id for c in response.citations] == ["quote"]

@@ -11,7 +11,7 @@ import pytest
 from rag.assistant import Calculation
 from rag.routing import MODEL_CODE
 from rag.text import fold
-from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, recommend_request
+from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, cart_in, recommend_request
 from serve_app.recommend import KitRecommender
 from solar.offers import Listing
 
@@ -121,3 +121,30 @@ def test_a_compatibility_question_needs_a_module_and_an_inverter(recommender: Ki
     assert tool.compatibility(f"O {module.model} é compatível com qualquer coisa?", {}) is None
     two_modules = tool.compatibility(f"O {module.model} é compatível com o {other.model}?", {})
     assert isinstance(two_modules, str) and "one module with one inverter" in two_modules
+
+
+def test_a_cart_written_in_the_question_is_quoted(recommender: KitRecommender) -> None:
+    module, inverter = named(recommender, "module"), named(recommender, "inverter")
+    question = f"Faz um orçamento de 12 módulos {module.model} e 1 inversor {inverter.model}?"
+    quoted = SolarTool(recommender).quote(question, {})
+    assert isinstance(quoted, Calculation) and quoted.passage.id == "quote"
+    assert quoted.headlines["quote"].startswith("O orçamento fica em R$ ")
+    assert f"12 × {module.title}" in quoted.passage.text and f"1 × {inverter.title}" in quoted.passage.text
+
+
+@pytest.mark.parametrize(
+    ("template", "quantities"),
+    [
+        ("orçamento de 10 {m} e 2 {i}", [10, 2]),
+        ("quanto fica 10x módulos {m} com o inversor {i}?", [10, 1]),
+        ("quanto custa o {m}?", [1]),  # one product, no quantity: a price question, not a cart
+    ],
+)
+def test_quantities_are_read_before_each_product(
+    recommender: KitRecommender, template: str, quantities: list[int]
+) -> None:
+    module, inverter = named(recommender, "module"), named(recommender, "inverter")
+    question = template.format(m=module.model, i=inverter.model)
+    cart = cart_in(recommender.current_snapshot().index.listings.values(), question)
+    assert [qty for _, qty in cart] == quantities
+    assert (SolarTool(recommender).quote(question, {}) is None) is (quantities == [1])
