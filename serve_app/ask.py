@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from catalog.query import MAX_QUERY_CHARS, SearchParams
+from common.schemas import CATALOG_COLLECTION
 from models.fallback import FallbackChain
 from rag.assistant import (
     AskQuestion,
@@ -49,7 +50,7 @@ def build_assistant(
         assert catalog_search is not None
         results = await catalog_search.search(SearchParams(q=query[:MAX_QUERY_CHARS], limit=limit))
         return [
-            RankedHit("helio-catalog", r.id, rank, {**r.model_dump(), "product_id": r.id}, None)
+            RankedHit(CATALOG_COLLECTION, r.id, rank, {**r.model_dump(), "product_id": r.id}, None)
             for rank, r in enumerate(results)
         ]
 

@@ -146,21 +146,16 @@ def headlines(response: RecommendResponse) -> dict[Figure, str]:
     return lines
 
 
-def _named(listings: Iterable[Listing], question: str) -> list[Listing]:
-    """The catalog products whose model code the question writes ("SUN-5K-G03", "cs6w-550ms"), in the
-    question's order, each once."""
-    by_model = {fold(listing.model): listing for listing in listings}
-    found = (by_model.get(code) for code in re.findall(MODEL_CODE, fold(question)))
-    return list({listing.id: listing for listing in found if listing is not None}.values())
-
-
 # A quantity written before a product: "10 CS6W-550MS", "10x módulos CS6W-550MS", "1 inversor SUN-5K".
 _QUANTITY_BEFORE = re.compile(r"\b(\d{1,5})\s*(?:x\s*)?(?:(?:un\w*|pecas?|[a-z]+)\s+){0,2}(?:de |do |da )?$")
 
 
 def cart_in(listings: Iterable[Listing], question: str) -> list[tuple[Listing, int]]:
-    """(product, quantity) for each product the question names by model; 1 when no number precedes it."""
+    """(product, quantity) for each catalog product whose model code the question writes ("SUN-5K-G03",
+    "cs6w-550ms"), in the question's order, each once; 1 when no number precedes it."""
     folded = fold(question)
+    if re.search(MODEL_CODE, folded) is None:  # the common case: no catalog to go through
+        return []
     by_model = {fold(listing.model): listing for listing in listings}
     cart: dict[str, tuple[Listing, int]] = {}
     start = 0
@@ -245,7 +240,7 @@ class SolarTool:
             snapshot = self._recommender.current_snapshot()
         except DependencyUnavailable as error:
             return f"compatibility not checked: {error}"
-        named = _named(snapshot.index.listings.values(), question)
+        named = [listing for listing, _ in cart_in(snapshot.index.listings.values(), question)]
         if len(named) < 2:
             return None
         params = self._recommender.params

@@ -129,3 +129,17 @@ def test_rows_that_do_not_load_are_kept_with_a_reason() -> None:
 def test_a_foreign_header_is_rejected() -> None:
     rows = list(parse_site_rows(b"ID,LON,LAT\n1,2,3\n"))
     assert len(rows) == 1 and isinstance(rows[0], RejectedSiteRow) and "header" in rows[0].reason
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("gasto 800 kWh por mês em Recife", ("Recife", "PE")),
+        ("sistema em belo horizonte/MG", ("Belo Horizonte", "MG")),
+        ("e em São Paulo, SP?", ("São Paulo", "SP")),
+        ("quanto gero no telhado?", None),
+    ],
+)
+def test_the_place_a_sentence_names(text: str, place: tuple[str, str] | None) -> None:
+    site = capitals_atlas().mentioned_in(text)
+    assert (None if site is None else (site.name, site.uf)) == place
