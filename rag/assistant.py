@@ -249,12 +249,13 @@ class HelioAssistant:
         ]
         return fuse(weighted, rrf_k=self._options.rrf_k, limit=self._options.passages)
 
-    async def prepare(self, asked: AskQuestion) -> Prepared:
-        routed = route(asked.question, asked.history)
-        lists, weights, notes = await self.retrieve(routed)
+    async def read(
+        self, question: str, routed: Route, lists: Sequence[Sequence[RankedHit]], weights: Mapping[str, float]
+    ) -> tuple[list[Passage], Extract | None, Evidence]:
+        """The searches' hits ranked, the extractive answer they give, and the evidence the gate reads."""
         passages = self.rank(lists, weights)
         vocabulary = await self.vocabulary()
-        lead = extract(topic(asked.question), passages, routed.intent, vocabulary.idf)
+        lead = extract(topic(question), passages, routed.intent, vocabulary.idf)
         found = evidence(
             query_terms(topic(routed.query)),
             passages,
@@ -263,6 +264,12 @@ class HelioAssistant:
             vocabulary,
             lead,
         )
+        return passages, lead, found
+
+    async def prepare(self, asked: AskQuestion) -> Prepared:
+        routed = route(asked.question, asked.history)
+        lists, weights, notes = await self.retrieve(routed)
+        passages, lead, found = await self.read(asked.question, routed, lists, weights)
         calculation = None
         if self._calculator is not None:
             computed = await self._calculator(asked.question, dict(asked.context))

@@ -48,8 +48,8 @@ import yaml
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
+from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from common.settings import PROJECT_ROOT
-from rag.analysis import query_terms
 from rag.answer import DONT_KNOW
 from rag.assistant import (
     CALCULATION,
@@ -57,16 +57,13 @@ from rag.assistant import (
     GenerationPolicy,
     HelioAssistant,
     Reply,
-    best_similarity,
-    topic,
 )
-from rag.extractive import extract
 from rag.passages import Passage
-from rag.relevance import FEATURES, RelevanceGate, evidence
+from rag.relevance import FEATURES, RelevanceGate
 from rag.text import fold
 
 QUESTIONS = PROJECT_ROOT / "rag" / "eval" / "questions.yaml"
-PRODUCT_COLLECTIONS = ("helio-catalog", "helio-pricing")
+PRODUCT_COLLECTIONS = (CATALOG_COLLECTION, PRICING_COLLECTION)
 TOOLS_SOURCE = "POST /store/helio/recommend"
 _PRICE = re.compile(r"r\$ ?\d")
 
@@ -100,8 +97,9 @@ class Outcome:
 
     def cited(self) -> list[Passage]:
         by_id = {(p.collection, p.id): p for p in self.reply.prepared.passages}
-        if self.reply.prepared.calculation is not None:
-            by_id[("helio-tools", "recommend")] = self.reply.prepared.calculation.passage
+        calculation = self.reply.prepared.calculation
+        if calculation is not None:
+            by_id[(calculation.passage.collection, calculation.passage.id)] = calculation.passage
         return [
             by_id[(c.collection, c.id)] for c in self.reply.answer.citations if (c.collection, c.id) in by_id
         ]
@@ -230,16 +228,12 @@ async def tune(helio: HelioAssistant, items: list[dict[str, Any]]) -> dict[str, 
             )
     options = replace(base, **best[1])
     variant = helio.with_options(options)
-    vocabulary = await helio.vocabulary()
     rows, labels = [], []
     for item, routed, lists, weights in retrieved:
         if item["kind"] == "calc":
             continue
-        passages = variant.rank(lists, _reweighted(weights, routed, options))
-        lead = extract(topic(item["question"]), passages, routed.intent, vocabulary.idf)
-        in_domain = routed.intent != "general"
-        found = evidence(
-            query_terms(topic(routed.query)), passages, best_similarity(lists), in_domain, vocabulary, lead
+        _, _, found = await variant.read(
+            item["question"], routed, lists, _reweighted(weights, routed, options)
         )
         rows.append(found.features())
         labels.append(item["kind"] != "refuse")
