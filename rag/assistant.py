@@ -376,7 +376,7 @@ def calculated_answer(question: str, calculation: Calculation) -> Answer:
     headlines = calculation.headlines
     first = next(iter(headlines.values()), "")
     lead = headlines.get(figure_asked(question, list(headlines))) or first
-    text = f"{lead} [1]\n\n{calculation.passage.text} [1]" if lead else f"{calculation.passage.text} [1]"
+    text = "\n\n".join(f"{part.rstrip('.')} [1]." for part in (lead, calculation.passage.text) if part)
     return grounded_answer(text, [calculation.passage])
 
 

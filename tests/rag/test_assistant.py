@@ -145,8 +145,8 @@ def test_an_off_topic_question_is_refused_without_asking_any_engine() -> None:
 @pytest.mark.parametrize(
     ("question", "context", "opening"),
     [
-        ("Qual o payback para 800 kWh por mês?", {}, "O payback é de 4,8 anos. [1]"),
-        ("Qual o tamanho do sistema?", {"consumption_kwh_month": 800}, "O sistema tem 5,20 kWp. [1]"),
+        ("Qual o payback para 800 kWh por mês?", {}, "O payback é de 4,8 anos [1]."),
+        ("Qual o tamanho do sistema?", {"consumption_kwh_month": 800}, "O sistema tem 5,20 kWp [1]."),
     ],
 )
 def test_a_calculation_answers_with_the_figure_asked_first(
