@@ -386,10 +386,9 @@ def main() -> int:
                     "".join(json.dumps(o.row(), ensure_ascii=False) + "\n" for o in outcomes)
                 )
         store.close()
-        if args.data is None:
-            import pgserver
+        import pgserver
 
-            pgserver.get_server(settings.postgres_dir).cleanup()
+        pgserver.get_server(settings.postgres_dir).cleanup()  # stops the server; `--data` keeps its files
     print(
         json.dumps({"split": "dev" if args.tune else args.split, "engine": args.engine, **results}, indent=2)
     )
