@@ -386,9 +386,10 @@ def main() -> int:
                     "".join(json.dumps(o.row(), ensure_ascii=False) + "\n" for o in outcomes)
                 )
         store.close()
-        import pgserver
+        if args.data is None:
+            import pgserver
 
-        pgserver.get_server(settings.postgres_dir).cleanup()  # stops the server; `--data` keeps its files
+            pgserver.get_server(settings.postgres_dir).cleanup()
     print(
         json.dumps({"split": "dev" if args.tune else args.split, "engine": args.engine, **results}, indent=2)
     )
