@@ -6,13 +6,16 @@ vector index, a local folder for objects, a local Ray. Set, they point at real s
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_TOKEN_CHARS = 32  # admin token and API keys
 
 
 class Settings(BaseSettings):
@@ -71,13 +74,27 @@ class Settings(BaseSettings):
         default=None, description="Enables the OpenAI fallbacks (text-embedding-3-small, chat)."
     )
     openai_base_url: str = "https://api.openai.com/v1"
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key the model app (`helio-llm`, models/llm_ingress.py) requires; the router presents "
+            "it. Set it on every node of a GPU cluster."
+        ),
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     admin_token: SecretStr | None = Field(
         default=None,
         description=(
-            "Bearer token the /admin endpoints require. Unset: `make run` makes one under data_dir and "
-            "prints where; elsewhere the admin endpoints answer 503."
+            "Bearer token the /admin endpoints require, at least 32 characters. Unset: `make run` makes "
+            "one under data_dir and prints where; elsewhere the admin endpoints answer 503."
+        ),
+    )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The API keys of the applications calling /store/… (`storefront=KEY,backoffice=KEY2`), each "
+            "at least 32 characters; their quotas are the router's `limits.callers`."
         ),
     )
     serve_config: Path = Field(
@@ -111,12 +128,54 @@ class Settings(BaseSettings):
     kafka_topic_prices: str = "ysh-erp.prices"
     kafka_topic_homologacao: str = "ysh-erp.homologacao"
 
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        # A short token falls to guessing; the admin API can run any job.
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(
+                f"ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters; make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return token
+
+    @field_validator("api_keys")
+    @classmethod
+    def _named_long_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is not None:
+            parse_caller_keys(keys.get_secret_value())
+        return keys
+
+    def caller_keys(self) -> dict[str, str]:
+        """Each calling application's name and API key (API_KEYS)."""
+        return parse_caller_keys(self.api_keys.get_secret_value()) if self.api_keys else {}
+
     @model_validator(mode="after")
     def _paths_from_base_dir(self) -> Settings:
         self.data_dir = self.base_dir / self.data_dir  # an absolute data_dir stays as it is
         for name in ("feeds_uri", "docs_uri", "tariffs_source", "irradiance_uri"):
             setattr(self, name, self.resolve(getattr(self, name)))
         return self
+
+    def without_secrets(self) -> Settings:
+        """A copy to hand to another process as an argument (Serve's bind arguments and actor arguments
+        show in `serve status` and the dashboard): every secret unset and no password in the database
+        URL. That process reads them from its own environment: `with_secrets_from_environment`."""
+        unset = {name: None for name, value in self if isinstance(value, SecretStr)}
+        return self.model_copy(update={**unset, "database_url": without_password(self.database_url)})
+
+    def with_secrets_from_environment(self) -> Settings:
+        """The secrets this copy lacks, from this process's environment (and `.env`); the database URL's
+        password too when the environment's URL is this one with a password."""
+        environment = type(self)()
+        update: dict[str, object] = {
+            name: value
+            for name, value in environment
+            if isinstance(value, SecretStr) and getattr(self, name) is None
+        }
+        if environment.database_url and without_password(environment.database_url) == self.database_url:
+            update["database_url"] = environment.database_url
+        return self.model_copy(update=update)
 
     def resolve(self, uri: str) -> str:
         """A relative local path against base_dir; URIs (s3://, http://) and absolute paths as they are."""
@@ -129,6 +188,37 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "qdrant"
+
+
+def parse_caller_keys(text: str) -> dict[str, str]:
+    """`name=key,name=key` → {name: key}; ValueError naming the entry (never the key) when malformed."""
+    keys: dict[str, str] = {}
+    for number, entry in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
+        name, _, key = entry.partition("=")
+        name, key = name.strip(), key.strip()
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", name):
+            raise ValueError(f"API_KEYS entry {number}: expected name=key with a lowercase name")
+        if len(key) < MIN_TOKEN_CHARS:
+            raise ValueError(f"API_KEYS: the key of {name!r} must be at least {MIN_TOKEN_CHARS} characters")
+        if name in keys or key in keys.values():
+            raise ValueError(f"API_KEYS: {name!r} is named twice or shares its key")
+        keys[name] = key
+    return keys
+
+
+def without_password(dsn: str | None) -> str | None:
+    """A Postgres DSN (URL or key=value form) without its password; libpq then takes it from PGPASSWORD
+    or ~/.pgpass where the environment does not give the whole URL."""
+    if dsn is None:
+        return None
+    if "://" not in dsn:
+        return re.sub(r"\s*\bpassword\s*=\s*\S+", "", dsn)
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
 @lru_cache(maxsize=1)

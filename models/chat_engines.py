@@ -85,7 +85,9 @@ def build_engine(config: EngineConfig, settings: Settings) -> ChatEngine:
         case LlamaCppConfig():
             return LlamaCppEngine(config)
         case VLLMConfig():
-            return OpenAICompatibleEngine(config.client_config())
+            if settings.llm_api_key is None:
+                return DisabledEngine(f"vllm:{config.model_id}", "LLM_API_KEY is not set")
+            return OpenAICompatibleEngine(config.client_config(settings.llm_api_key))
         case OpenAICompatibleConfig(base_url=None):
             if settings.openai_api_key is None:
                 return DisabledEngine(config.name or f"openai:{config.model}", "OPENAI_API_KEY is not set")

@@ -4,8 +4,9 @@
 `ray.serve.llm.LLMConfig`, which `ray.serve.llm.build_openai_app` deploys on the GPU workers as
 an OpenAI-compatible app (POST <route_prefix>/v1/chat/completions).
 
-The router talks to that app over HTTP, through `OpenAICompatibleEngine` (`client_config()`),
-rather than through a handle to the `LLMServer` deployment:
+The router talks to that app over HTTP, through `OpenAICompatibleEngine` (`client_config()`, with the
+cluster's LLM_API_KEY, which the app's keyed ingress requires: models/llm_ingress.py), rather than
+through a handle to the `LLMServer` deployment:
 - the router runs on CPU nodes without vLLM, and `LLMServer`'s request models
   (`ray.serve.llm.openai_api_models`) import vLLM, so a handle-based engine could not even build
   a request there;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from models.openai_engine import OpenAICompatibleConfig
 
@@ -113,11 +114,13 @@ class VLLMConfig(BaseModel):
 
         return LLMConfig(**self.llm_config_kwargs())
 
-    def client_config(self) -> OpenAICompatibleConfig:
-        """The router's engine for this model: the OpenAI-compatible client pointed at the app."""
+    def client_config(self, api_key: SecretStr) -> OpenAICompatibleConfig:
+        """The router's engine for this model: the OpenAI-compatible client pointed at the app, with the
+        key its ingress requires (models/llm_ingress.py)."""
         return OpenAICompatibleConfig(
             name=f"vllm:{self.model_id}",
             base_url=self.base_url,
             model=self.model_id,
             timeout_s=self.timeout_s,
+            api_key=api_key,
         )

@@ -12,6 +12,7 @@ submit --working-dir . -- python -m ray_jobs.<job>` all read and write the same 
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 
@@ -36,7 +37,7 @@ from serve_app.main import serve_api
 
 
 def main() -> int:
-    settings = get_settings()
+    settings = with_admin_token(get_settings())
     serve_config = SearchAppConfig.from_yaml(settings.serve_config)
     with step("start Ray" + (f" at {settings.ray_address}" if settings.ray_address else " (local)")):
         start_stack_ray(settings, reserved_cpus=serve_config.reserved_cpus())
@@ -59,7 +60,6 @@ def main() -> int:
     say(table(rows, knowledge_bases.COLUMNS))
     with step("index syncer (price and stock changes → search within seconds)"):
         index_sync.start(settings)
-    settings = with_admin_token(settings)
     with step("Ray's job agent (jobs are submitted through it)"):
         if not wait_for_job_agent():
             say(
@@ -78,7 +78,8 @@ def main() -> int:
 
 
 def with_admin_token(settings: Settings) -> Settings:
-    """ADMIN_TOKEN, or one made once under data_dir (mode 600) so the admin API works on a laptop."""
+    """ADMIN_TOKEN, or one made once under data_dir (mode 600) so the admin API works on a laptop. Put
+    in this process's environment before Ray starts: the API's replicas read secrets from theirs."""
     if settings.admin_token is not None:
         return settings
     path = settings.data_dir / "admin-token"
@@ -87,7 +88,8 @@ def with_admin_token(settings: Settings) -> Settings:
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
     say(f'  admin API token: {path} (curl -H "Authorization: Bearer $(cat {path})" …/admin/runs)')
-    return settings.model_copy(update={"admin_token": SecretStr(path.read_text(encoding="utf-8").strip())})
+    os.environ["ADMIN_TOKEN"] = path.read_text(encoding="utf-8").strip()
+    return settings.model_copy(update={"admin_token": SecretStr(os.environ["ADMIN_TOKEN"])})
 
 
 if __name__ == "__main__":

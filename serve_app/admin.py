@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import psycopg
@@ -33,11 +33,16 @@ class AdminService:
     dsn: Callable[[], str]  # resolved per call: the embedded Postgres may start after the replica
     trigger: TriggerJob
     db_timeout_s: float = 5.0
+    # The schema is applied once per replica, on the first read that reaches Postgres (it may start after
+    # the replica): migrating takes the global advisory lock, which every read would otherwise queue on.
+    _migrated: bool = field(default=False, init=False)
 
     def runs(self, job: str | None, limit: int) -> list[ScheduledRun]:
         try:
             with psycopg.connect(self.dsn(), connect_timeout=max(1, round(self.db_timeout_s))) as conn:
-                postgres.migrate(conn, run_history.SCHEMA)
+                if not self._migrated:
+                    postgres.migrate(conn, run_history.SCHEMA)
+                    self._migrated = True
                 return run_history.history(conn, job=job, limit=limit)
         except psycopg.OperationalError as error:
             raise DependencyUnavailable("run history database", type(error).__name__) from None

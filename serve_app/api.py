@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -247,6 +248,7 @@ def create_search_api(
     kit_recommender: KitRecommender | None = None,
     assistant: HelioAssistant | None = None,
     limits: LimitsOptions | None = None,
+    api_keys: Mapping[str, str] | None = None,
     admin: AdminService | None = None,
     homologacao: HomologacaoService | None = None,
 ) -> FastAPI:
@@ -258,7 +260,7 @@ def create_search_api(
     app.state.admin = admin
     app.state.homologacao = homologacao
     install_error_handlers(app)
-    app.add_middleware(RequestLimits, options=limits or LimitsOptions())
+    app.add_middleware(RequestLimits, options=limits or LimitsOptions(), api_keys=api_keys)
     install_observability(app)  # outermost: rejected requests are measured too
     app.include_router(routes)
     app.include_router(admin_routes)

@@ -1,4 +1,9 @@
-"""Builders: a typed config in, a Serve application out. The Serve YAML points at `build_app`."""
+"""Builders: a typed config in, a Serve application out. The Serve YAML points at `build_app`.
+
+Replicas get the settings without their secrets (bind arguments show in `serve status` and the
+dashboard) and read the secrets from their own environment: the nodes' (a Kubernetes secret, the
+cluster's env), or on the local stack the environment its Ray started with.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from ray import serve
 from ray.serve import Application, Deployment
 
 from common.settings import Settings, get_settings
-from models.embedders import load_embedder
+from models.embedders import Embedder, EmbedderConfig, load_embedder
 from serve_app.config import DeploymentOptions, SearchAppConfig
 from serve_app.embedder import QueryEmbedder
 from serve_app.llm import ChatModel, local_engine_config
@@ -21,20 +26,26 @@ def _deployment(cls: type, name: str, options: DeploymentOptions) -> Deployment:
     return cast(Deployment, serve.deployment(cls, name=name, **options.serve_options()))
 
 
+def load_query_embedder(config: EmbedderConfig, settings: Settings) -> Embedder:
+    """Runs in the replica: an `openai` embedder's key comes from the replica's environment."""
+    key = settings.with_secrets_from_environment().openai_api_key
+    return load_embedder(config, key.get_secret_value() if key else None, settings.openai_base_url)
+
+
 def build_search_app(config: SearchAppConfig, settings: Settings) -> Application:
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    public = settings.without_secrets()
     embedder = _deployment(QueryEmbedder, "QueryEmbedder", config.query_embedder).bind(
         config.embedder,
         config.query_embedder.max_batch_size,
         config.query_embedder.batch_wait_timeout_s,
-        partial(load_embedder, openai_api_key=key, openai_base_url=settings.openai_base_url),
+        partial(load_query_embedder, settings=public),
     )
     local = local_engine_config(config.chat)
     chat_model = (
         _deployment(ChatModel, "ChatModel", config.chat_model).bind(local) if local is not None else None
     )
     router = _deployment(serve.ingress()(HelioRouter), "HelioRouter", config.router)
-    return router.bind(embedder, chat_model, config, settings)
+    return router.bind(embedder, chat_model, config, public)
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -89,11 +89,13 @@ class HelioRouter:
     def __init__(
         self, embedder: Any, chat_model: Any | None, config: SearchAppConfig, settings: Settings
     ) -> None:
+        settings = settings.with_secrets_from_environment()  # bound without them (serve_app.app)
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder
         self._embed_timeout_s = options.embed_timeout_s
         self._query_vectors = QueryVectorCache(options.query_cache_entries)
         self._limits = options.limits
+        self._api_keys = settings.caller_keys()
         index = VectorIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
         self.catalog_search = CatalogSearch(
             embed=self.embed_query,
@@ -180,6 +182,7 @@ class HelioRouter:
             kit_recommender=self.kit_recommender,
             assistant=self.assistant,
             limits=self._limits,
+            api_keys=self._api_keys,
             admin=self.admin,
             homologacao=self.homologacao,
         )

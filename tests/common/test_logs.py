@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from common.logs import bound_request_id, configure_logging
 from common.settings import Settings
 
-ADMIN_TOKEN = "adm-7f3c9e1b2a"
+ADMIN_TOKEN = "adm-7f3c9e1b2a-4d8e6f0a2c5b7d9e1f3a"
 log = logging.getLogger("tests.common.logs")
 
 

@@ -13,10 +13,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from models.chat import ChatMessage, ChatRequest
 from models.fallback import FallbackChain
+from models.llm_ingress import KEY_VARIABLE
 from models.openai_engine import OpenAICompatibleEngine
 from models.vllm_engine import VLLMConfig
 from tests.conftest import free_port
@@ -29,6 +32,7 @@ if not torch.cuda.is_available():
     pytest.skip("needs a CUDA GPU", allow_module_level=True)
 
 TEST_MODEL = os.environ.get("HELIO_VLLM_TEST_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
+LLM_KEY = SecretStr("gpu-test-llm-key-0123456789abcdef")
 
 MAX_TOKENS = 32
 REQUEST = ChatRequest(
@@ -65,7 +69,17 @@ def vllm_app(ray_session: str) -> Iterator[VLLMConfig]:
         base_url=f"http://127.0.0.1:{port}/llm/v1",
         timeout_s=120,
     )
-    serve.run(build_openai_app({"llm_configs": [config.llm_config()]}), name="helio-llm", route_prefix="/llm")
+    app = build_openai_app(
+        {
+            "llm_configs": [config.llm_config()],
+            # As gpu.yaml deploys it: the keyed ingress, its key from the replica's environment.
+            "ingress_cls_config": {"ingress_cls": "models.llm_ingress:KeyedOpenAiIngress"},
+            "ingress_deployment_config": {
+                "ray_actor_options": {"runtime_env": {"env_vars": {KEY_VARIABLE: LLM_KEY.get_secret_value()}}}
+            },
+        }
+    )
+    serve.run(app, name="helio-llm", route_prefix="/llm")
     yield config
     serve.delete("helio-llm")
     serve.shutdown()
@@ -73,7 +87,7 @@ def vllm_app(ray_session: str) -> Iterator[VLLMConfig]:
 
 def test_vllm_generates_and_streams_through_the_router_engine(vllm_app: VLLMConfig) -> None:
     async def scenario() -> tuple[str, str, int, list[str]]:
-        engine = OpenAICompatibleEngine(vllm_app.client_config())
+        engine = OpenAICompatibleEngine(vllm_app.client_config(LLM_KEY))
         try:
             result = await FallbackChain([engine]).generate(REQUEST)
             deltas = [delta async for delta in engine.stream(REQUEST)]
@@ -86,3 +100,11 @@ def test_vllm_generates_and_streams_through_the_router_engine(vllm_app: VLLMConf
     assert engine == f"vllm:{TEST_MODEL}"
     assert 0 < completion_tokens <= MAX_TOKENS
     assert len(deltas) > 1 and "".join(deltas).strip()
+
+
+def test_the_model_app_refuses_callers_without_the_key(vllm_app: VLLMConfig) -> None:
+    body = {"model": TEST_MODEL, "messages": [{"role": "user", "content": "oi"}], "max_tokens": 4}
+    url = f"{vllm_app.base_url}/chat/completions"
+    assert httpx.post(url, json=body, timeout=60).status_code == 401
+    wrong = {"Authorization": "Bearer guess"}
+    assert httpx.post(url, json=body, headers=wrong, timeout=60).status_code == 401

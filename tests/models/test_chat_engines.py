@@ -109,12 +109,17 @@ def test_vllm_config_is_a_valid_ray_serve_llm_config(config: VLLMConfig) -> None
     assert llm_config.accelerator_config is not None and llm_config.accelerator_config.kind == "gpu"
 
 
-def test_the_vllm_step_is_the_http_client_of_its_openai_app() -> None:
-    engine = build_engine(VLLMConfig(base_url="http://10.0.0.5:8000/llm/v1"), NO_KEY)
+def test_the_vllm_step_is_the_http_client_of_its_openai_app_with_the_cluster_key() -> None:
+    key = SecretStr("llm-key-0123456789abcdef0123456789")
+    engine = build_engine(VLLMConfig(base_url="http://10.0.0.5:8000/llm/v1"), Settings(llm_api_key=key))
     assert isinstance(engine, OpenAICompatibleEngine)
     assert engine.name == "vllm:Qwen/Qwen2.5-7B-Instruct"
     assert str(engine.client.base_url) == "http://10.0.0.5:8000/llm/v1/"
     assert engine.config.model == "Qwen/Qwen2.5-7B-Instruct"
+    assert engine.client.headers["Authorization"] == f"Bearer {key.get_secret_value()}"
+    # Without the key the step keeps its place and says why it is skipped.
+    disabled = build_engine(VLLMConfig(), NO_KEY)
+    assert isinstance(disabled, DisabledEngine) and "LLM_API_KEY" in disabled.reason
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ from functools import partial
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from common import postgres, run_history
 from common.job_submission import LocalProcessJobs
 from common.run_history import TriggerOutcome
 from common.settings import Settings
@@ -23,7 +24,7 @@ from serve_app.admin import AdminService
 from serve_app.admin import routes as admin_routes
 from serve_app.errors import install_error_handlers
 
-TOKEN = "admin-token-for-tests"
+TOKEN = "admin-token-for-tests-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JOB = f"{sys.executable} -m tests.ray_jobs.scheduled_job"
 
@@ -151,3 +152,22 @@ def test_scheduler_down_is_a_503() -> None:
     response = TestClient(admin_app(service)).post("/admin/jobs/quick/run", headers=AUTH)
     assert response.status_code == 503
     assert response.json() == {"detail": "scheduler unavailable: ConnectionError"}
+
+
+def test_the_schema_is_migrated_once_not_on_every_read(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrations: list[tuple[str, ...]] = []
+    real_migrate = postgres.migrate
+    monkeypatch.setattr(
+        postgres, "migrate", lambda conn, *schemas: migrations.append(schemas) or real_migrate(conn, *schemas)
+    )
+    for _ in range(3):
+        assert client.get("/admin/runs", headers=AUTH).status_code == 200
+    assert migrations == [(run_history.SCHEMA,)]
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 31])
+def test_a_short_admin_token_is_refused_at_start(token: str) -> None:
+    with pytest.raises(ValidationError, match="ADMIN_TOKEN must be at least 32 characters"):
+        Settings(admin_token=SecretStr(token))

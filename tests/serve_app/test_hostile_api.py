@@ -35,7 +35,7 @@ from serve_app.recommend import KitRecommender
 from tests.conftest import new_database
 from tests.serve_app.local_app import indexed_store, local_api
 
-TOKEN = "hostile-admin-token"
+TOKEN = "hostile-admin-token-0123456789abcdef"
 UNLIMITED = LimitsOptions(rate_per_s=1e9, burst=1_000_000_000)
 EXAMPLES = hypothesis_settings(
     max_examples=50,

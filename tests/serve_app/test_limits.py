@@ -17,11 +17,12 @@ import pytest
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from common.settings import Settings
 from serve_app.config import DEFAULT_SERVE_CONFIG, RouterOptions, SearchAppConfig
 from serve_app.errors import install_error_handlers
-from serve_app.limits import LimitsOptions, RateLimiter, RequestLimits, client_key
+from serve_app.limits import CallerLimits, LimitsOptions, RateLimiter, RequestLimits, client_key
 from tests.conftest import free_port
 
 TRUSTED = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8")]
@@ -83,10 +84,10 @@ def test_client_key(peer: str | None, forwarded_for: str | None, client: str) ->
     assert client_key(peer, forwarded_for, TRUSTED) == client
 
 
-def limited_app(options: LimitsOptions, clock: Clock) -> FastAPI:
+def limited_app(options: LimitsOptions, clock: Clock, api_keys: dict[str, str] | None = None) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
-    app.add_middleware(RequestLimits, options=options, clock=clock)
+    app.add_middleware(RequestLimits, options=options, clock=clock, api_keys=api_keys)
 
     @app.post("/store/echo")
     async def echo(body: dict[str, Any]) -> dict[str, int]:
@@ -95,6 +96,10 @@ def limited_app(options: LimitsOptions, clock: Clock) -> FastAPI:
     @app.post(UPLOAD)
     async def upload(request: Request) -> dict[str, int]:
         return {"bytes": len(await request.body())}
+
+    @app.get("/admin/runs")
+    async def runs() -> dict[str, list[str]]:
+        return {"runs": []}
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -223,6 +228,83 @@ def test_an_endless_chunked_body_is_cut_at_the_cap(
     )
     assert (status, read) == (413, chunks_read)
     assert json.loads(body) == {"detail": "Content Too Large"}
+
+
+STOREFRONT_KEY = "sf-" + "k" * 40
+SCRIPTS_KEY = "sc-" + "s" * 40
+KEYED = LimitsOptions(
+    rate_per_s=1,
+    burst=2,
+    callers={"storefront": CallerLimits(rate_per_s=1, burst=6, shopper_rate_per_s=1, shopper_burst=2)},
+    default_caller=CallerLimits(rate_per_s=1, burst=3),
+    admin_rate_per_s=1,
+    admin_burst=2,
+)
+
+
+def statuses(client: TestClient, count: int, headers: dict[str, str] | None = None) -> list[int]:
+    return [client.post("/store/echo", json={}, headers=headers).status_code for _ in range(count)]
+
+
+def test_an_application_with_its_key_has_its_own_quota_and_its_shoppers_theirs(clock: Clock) -> None:
+    keys = {"storefront": STOREFRONT_KEY, "scripts": SCRIPTS_KEY}
+    with TestClient(limited_app(KEYED, clock, keys), client=("198.51.100.20", 1)) as backend:
+        storefront = {"X-API-Key": STOREFRONT_KEY}
+        # One IP, many shoppers: each shopper has a bucket of 2 inside the storefront's 6.
+        assert statuses(backend, 3, {**storefront, "X-Shopper-Id": "ana"}) == [200, 200, 429]
+        assert statuses(backend, 2, {**storefront, "X-Shopper-Id": "bia"}) == [200, 200]
+        assert statuses(backend, 3, storefront) == [200, 200, 429]  # the application's 6 are spent
+        # Another application (the default quota) and anonymous callers from the same IP are apart.
+        assert statuses(backend, 4, {"X-API-Key": SCRIPTS_KEY}) == [200, 200, 200, 429]
+        assert statuses(backend, 3) == [200, 200, 429]
+
+
+def test_a_shopper_id_counts_only_with_a_valid_key(clock: Clock) -> None:
+    with TestClient(
+        limited_app(KEYED, clock, {"storefront": STOREFRONT_KEY}), client=("203.0.113.5", 1)
+    ) as c:
+        assert statuses(c, 3, {"X-Shopper-Id": "ana"}) + statuses(c, 1, {"X-Shopper-Id": "bia"}) == [
+            200, 200, 429, 429
+        ]  # fmt: skip
+
+
+def test_a_wrong_key_is_a_401_and_guessing_is_throttled_per_ip(clock: Clock) -> None:
+    with TestClient(
+        limited_app(KEYED, clock, {"storefront": STOREFRONT_KEY}), client=("203.0.113.6", 1)
+    ) as c:
+        wrong = {"X-API-Key": STOREFRONT_KEY[:-1] + "x"}
+        first = c.post("/store/echo", json={}, headers=wrong)
+        assert "invalid API key" in assert_json_error(first, 401)
+        assert statuses(c, 2, wrong) == [401, 429]
+        too_long = {"X-API-Key": STOREFRONT_KEY, "X-Shopper-Id": "x" * 129}
+        assert "X-Shopper-Id" in assert_json_error(c.post("/store/echo", json={}, headers=too_long), 400)
+
+
+def test_the_admin_paths_are_rate_limited_per_ip(clock: Clock) -> None:
+    with TestClient(limited_app(KEYED, clock), client=("203.0.113.7", 1)) as client:
+        assert [client.get("/admin/runs").status_code for _ in range(3)] == [200, 200, 429]
+        assert statuses(client, 1) == [200]  # /store/ has its own bucket
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("storefront=short", "at least 32 characters"),
+        (f"Storefront={STOREFRONT_KEY}", "lowercase name"),
+        (f"storefront={STOREFRONT_KEY},storefront={SCRIPTS_KEY}", "named twice"),
+        (STOREFRONT_KEY, "lowercase name"),
+    ],
+)
+def test_malformed_api_keys_are_refused_at_start_without_echoing_the_key(text: str, error: str) -> None:
+    with pytest.raises(ValidationError, match=error) as raised:
+        Settings(api_keys=SecretStr(text))
+    assert STOREFRONT_KEY not in str(raised.value)
+
+
+def test_api_keys_are_read_by_name() -> None:
+    settings = Settings(api_keys=SecretStr(f"storefront={STOREFRONT_KEY}, scripts={SCRIPTS_KEY}"))
+    assert settings.caller_keys() == {"storefront": STOREFRONT_KEY, "scripts": SCRIPTS_KEY}
+    assert Settings(api_keys=None).caller_keys() == {}
 
 
 def test_router_options_carry_the_limits() -> None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from functools import partial
 
+import cloudpickle
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,8 @@ from common.settings import Settings
 from models.chat_engines import ChatChainConfig
 from models.embedders import SentenceTransformerEmbedder
 from serve_app.admin import AdminService
+from serve_app.app import build_search_app
+from serve_app.config import SearchAppConfig
 from serve_app.limits import LimitsOptions
 from serve_app.llm import build_router_chain
 from serve_app.recommend import KitRecommender
@@ -31,7 +34,7 @@ from tests.serve_app.local_app import indexed_store, local_api
 
 SECRETS = {
     "openai_api_key": "sk-proj-OPENAI-7f3a9c1e5d",
-    "admin_token": "adm-TOKEN-5b2d8e4f1a",
+    "admin_token": "adm-TOKEN-5b2d8e4f1a-9c3e7a1d5f0b2e4c",
     "erp_token": "erp-TOKEN-9c4e1a7b3f",
     "qdrant_api_key": "qd-KEY-3e8f2a6c9b",
     "aws_secret_access_key": "aws-SECRET-1d7c5b9e2c",
@@ -137,3 +140,26 @@ def test_no_response_and_no_log_carries_a_secret(
 def test_the_openapi_document_names_no_secret_setting(client: TestClient) -> None:
     document = client.get("/openapi.json").text
     assert not [name for name in (*SECRETS, "database_url", "DATABASE_URL") if name in document]
+
+
+def test_the_deployed_app_carries_no_secret(secret_settings: Settings) -> None:
+    """Bind arguments are pickled into the application (`serve status`, the dashboard, the controller's
+    checkpoint): none may hold a secret; replicas read them from their environment."""
+    config = SearchAppConfig.model_validate(
+        {"chat": {"engines": [{"kind": "openai", "model": "gpt-x"}, {"kind": "llama_cpp"}]}}
+    )
+    deployed = cloudpickle.dumps(build_search_app(config, secret_settings))
+    assert not [secret for secret in EVERY_SECRET if secret.encode() in deployed]
+
+
+def test_a_replica_takes_its_secrets_from_its_environment(
+    secret_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name.upper(), value)
+    monkeypatch.setenv("DATABASE_URL", secret_settings.database_url or "")
+    public = secret_settings.without_secrets()
+    assert public.openai_api_key is None and DB_PASSWORD not in (public.database_url or "")
+    restored = public.with_secrets_from_environment()
+    assert {name: getattr(restored, name).get_secret_value() for name in SECRETS} == SECRETS
+    assert restored.database_url == secret_settings.database_url
