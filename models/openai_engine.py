@@ -35,7 +35,7 @@ class OpenAICompatibleConfig(BaseModel):
         "itself: base URL and key come from the settings, and the step is skipped when no key is set.",
     )
     api_key: SecretStr | None = Field(
-        default=None, description="Bearer token; None sends no Authorization header (Ollama, an open vLLM server)."
+        default=None, description="Bearer token; None sends no Authorization header (Ollama, an open server)."
     )
     model: str = Field(default="gpt-4o-mini", description="Model name the endpoint knows.")
     timeout_s: float = Field(

@@ -22,6 +22,47 @@ if TYPE_CHECKING:
 
 
 ERP_TOKEN = "erp-test-token"  # the bearer token the ERP simulator of the session expects
+# A test using one of these, directly or through another fixture, starts a service or loads a model: it
+# is marked `slow`, so `make test-fast` (-m "not slow") runs unit tests only. Under it (UNIT_TESTS_ONLY=1)
+# a test that starts one some other way fails, saying so (`_unit_tests_only`).
+SERVICE_FIXTURES = frozenset(
+    {"postgres_server", "ray_session", "minilm", "smollm2", "s3_endpoint", "kafka_broker", "simulator_server"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _unit_tests_only() -> Iterator[None]:
+    """Under `make test-fast` a unit test that starts Ray or Postgres or loads llama.cpp's weights fails at
+    once, naming what it started, instead of quietly making the edit-test loop slow."""
+    if not os.environ.get("UNIT_TESTS_ONLY"):
+        yield
+        return
+    import llama_cpp
+    import pgserver
+    import ray
+
+    def refuse(what: str) -> Any:
+        raise RuntimeError(f"make test-fast runs unit tests only; this one starts {what}: mark it slow")
+
+    load_llama = llama_cpp.Llama.__init__
+
+    def vocabulary_only(self: Any, *args: Any, **kwargs: Any) -> None:
+        # The tokenizer and chat template alone load in milliseconds; weights do not.
+        if not kwargs.get("vocab_only"):
+            refuse("llama.cpp")
+        load_llama(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ray, "init", lambda *args, **kwargs: refuse("Ray"))
+        patch.setattr(pgserver, "get_server", lambda *args, **kwargs: refuse("Postgres"))
+        patch.setattr(llama_cpp.Llama, "__init__", vocabulary_only)
+        yield
 
 
 @pytest.fixture(scope="session")

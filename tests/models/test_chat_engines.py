@@ -143,6 +143,7 @@ def test_openai_itself_runs_only_with_a_key_and_behind_redaction(
         assert engine.client.headers["Authorization"] == "Bearer sk-1"
 
 
+@pytest.mark.slow  # loads llama.cpp
 @pytest.mark.anyio
 async def test_the_default_chain_answers_locally(tmp_path: Path) -> None:
     path = tmp_path / "chat.yaml"

@@ -217,12 +217,13 @@ def store_scan(store: VectorStore, collection: str) -> list[dict[str, Any]]:
         return []
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> float:
-    started = time.monotonic()
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Until the watcher reflected the change; the deadline only ends a hung test. How fast it reflects
+    a change is measured by `make bench` (scripts/bench_freshness.py), not here."""
+    deadline = time.monotonic() + 120
     while not condition():
-        assert time.monotonic() - started < timeout_s, "not reflected in time"
+        assert time.monotonic() < deadline, "never reflected"
         time.sleep(0.1)
-    return time.monotonic() - started
 
 
 def test_watch_reflects_additions_changes_and_deletions_and_survives_errors(
@@ -257,29 +258,29 @@ def test_watch_reflects_additions_changes_and_deletions_and_survives_errors(
 
         wait_for(lambda: "sales/argumentos.md" in texts(SALES_COLLECTION))
         write_corpus(root, {"technical/manual.pdf": GOOD["technical/manual.pdf"]})
-        assert wait_for(lambda: "technical/manual.pdf" in texts(TECHNICAL_COLLECTION)) < 10
+        wait_for(lambda: "technical/manual.pdf" in texts(TECHNICAL_COLLECTION))
         write_corpus(
             root, {"sales/argumentos.md": "# Argumentos\n\nFinanciamento em até 120 meses.\n".encode()}
         )
-        wait_for(lambda: "120 meses" in texts(SALES_COLLECTION).get("sales/argumentos.md", ""), 10)
+        wait_for(lambda: "120 meses" in texts(SALES_COLLECTION).get("sales/argumentos.md", ""))
         assert store.count(SALES_COLLECTION) == 1
 
         def price(sku: str) -> float | None:
             found = [p["price_brl"] for p in store_scan(store, PRICING_COLLECTION) if p["sku"] == sku]
             return found[0] if found else None
 
-        wait_for(lambda: price("A-1") == 4321.5, 10)
+        wait_for(lambda: price("A-1") == 4321.5)
         with psycopg.connect(fresh_settings.database_url or "") as conn:
             conn.execute("UPDATE offers SET price_brl = 3999.90 WHERE sku = 'A-1'")
-        wait_for(lambda: price("A-1") == 3999.9, 10)
+        wait_for(lambda: price("A-1") == 3999.9)
 
         hidden = tmp_path / "away"
         root.rename(hidden)  # the folder vanishes: cycles fail, nothing is removed, the loop goes on
-        wait_for(lambda: "knowledge-bases sync failed" in caplog.text, 10)
+        wait_for(lambda: "knowledge-bases sync failed" in caplog.text)
         assert store.count(TECHNICAL_COLLECTION) == 1
         hidden.rename(root)
         (root / "technical/manual.pdf").unlink()
-        wait_for(lambda: store.count(TECHNICAL_COLLECTION) == 0, 10)
+        wait_for(lambda: store.count(TECHNICAL_COLLECTION) == 0)
         assert watcher.is_alive()
     finally:
         stop.set()
