@@ -4,7 +4,7 @@ Bearer auth, a per-request timeout, and retries with exponential backoff and jit
 on a retry: 5xx, 429, timeouts and connection errors; any other 4xx is final (`ErpRefused`). Listings
 are read page by page, from an `updated_since` watermark. Writes carry an `Idempotency-Key`, so a
 retried POST is still one ERP record. The waiting (`sleep`) and the jitter are injectable: tests
-record the delays instead of sleeping.
+record the delays instead of sleeping. Every path is built by `url_path`, one quoted segment per value.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, Field
@@ -23,6 +24,17 @@ from erp.records import ErpOrder, HomologacaoCheck, Page
 from erp.rules import backoff_delay, idempotency_key, is_retryable_status
 
 LISTINGS = ("products", "orders", "homologacao")
+
+
+def url_path(*segments: str) -> str:
+    """The path of these segments, each percent-encoded whole (`/` and `%` included), so a value stays
+    one segment of the path. Ids are checked where they enter (`erp.records.ExternalId`); this holds for
+    any value that reaches a URL. ValueError for an empty, `.` or `..` segment: those are unreserved
+    characters, which quoting leaves as they are, and a URL reads them as "drop" or "climb" a segment."""
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise ValueError(f"{segment!r} is not a URL path segment")
+    return "".join(f"/{quote(segment, safe='')}" for segment in segments)
 
 
 class RetryPolicy(BaseModel):
@@ -89,40 +101,42 @@ class ErpClient:
         holds more than a page, and resumes from its own watermark after a crash."""
         if listing not in LISTINGS:
             raise ValueError(f"unknown ERP listing {listing!r}")
+        path = url_path(listing)
         params: dict[str, Any] = {"limit": limit}
         if updated_since is not None:
             params["updated_since"] = updated_since.isoformat()
         repeats = 0
         while True:
-            response = self._request("GET", f"/{listing}", params=params)
+            response = self._request("GET", path, params=params)
             try:
                 page = Page.model_validate(response.json())
             except ValueError as error:  # not JSON, or not a page
-                raise ErpError(f"malformed page from GET /{listing}: {error}") from error
+                raise ErpError(f"malformed page from GET {path}: {error}") from error
             yield page
             if page.next_cursor is None:
                 return
             # a page may be served twice, but an ERP that never moves on would hold the job forever
             repeats = repeats + 1 if page.next_cursor == params.get("cursor") else 0
             if repeats > 2:
-                raise ErpError(f"GET /{listing} keeps answering cursor {page.next_cursor!r}")
+                raise ErpError(f"GET {path} keeps answering cursor {page.next_cursor!r}")
             params["cursor"] = page.next_cursor
 
     def send_order(self, order: ErpOrder, *, key: str) -> str:
         """Create the order in the ERP (or get the one this key created before); returns its ERP id."""
         response = self._request(
-            "POST", "/orders", json=order.model_dump(mode="json"), headers={"Idempotency-Key": key}
+            "POST", url_path("orders"), json=order.model_dump(mode="json"), headers={"Idempotency-Key": key}
         )
         return str(response.json()["erp_order_id"])
 
     def post_homologacao_check(self, order_id: str, status: str, items: list[dict[str, Any]]) -> str:
         """Send the platform's homologação check of an order; the same check sent twice is one record
-        (its key is derived from its content). Returns the ERP's check id."""
+        (its key is derived from its content). Returns the ERP's check id. An `order_id` that is not an
+        `erp.records.ExternalId` raises pydantic's ValidationError before anything is sent."""
         check = HomologacaoCheck(order_id=order_id, status=status, items=items)
         key = idempotency_key("homologacao-check", check.model_dump_json())
         response = self._request(
             "POST",
-            f"/orders/{order_id}/homologacao-checks",
+            url_path("orders", check.order_id, "homologacao-checks"),
             json=check.model_dump(mode="json"),
             headers={"Idempotency-Key": key},
         )

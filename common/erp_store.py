@@ -267,15 +267,32 @@ def mark_failed(conn: psycopg.Connection[Any], *, key: str, error: str, final: b
 
 def record_reject(conn: psycopg.Connection[Any], *, kind: str, key: str, raw: Any, reason: str) -> None:
     """Keep an ERP payload that was not applied, with its reason; the same one again only bumps
-    `last_seen_at`."""
-    text = json.dumps(raw, sort_keys=True, default=str)
+    `last_seen_at`. A NUL (which Postgres text and jsonb cannot hold, and which a refused id may carry)
+    is kept as U+FFFD, so the reject is written instead of failing the transaction it is part of."""
+    text = json.dumps(_without_nul(raw), sort_keys=True, default=str)
     conn.execute(
         """
         INSERT INTO erp_rejects (kind, record_key, raw, reason, raw_hash) VALUES (%s, %s, %s, %s, %s)
         ON CONFLICT (kind, raw_hash, reason) DO UPDATE SET last_seen_at = now()
         """,
-        (kind, key, text, reason, hashlib.sha256(text.encode("utf-8")).hexdigest()),
+        (
+            kind,
+            _without_nul(key),
+            text,
+            _without_nul(reason),
+            hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        ),
     )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def offer_prices(

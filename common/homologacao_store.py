@@ -13,7 +13,6 @@ from typing import Any
 import psycopg
 from pydantic import BaseModel
 
-from erp.records import ErpOrder
 from homologacao.case import Case
 from homologacao.check import CheckResult
 
@@ -41,11 +40,14 @@ def open_case(conn: Connection, *, case: Case, documents: str | None = None) -> 
         return cursor.rowcount == 1
 
 
-def placed_orders_without_case(conn: Connection) -> list[ErpOrder]:
+def placed_orders_without_case(conn: Connection) -> list[dict[str, Any]]:
     """Orders the ERP has shown placed (`orders.placed_at`, see `common.erp_store.apply_order`) that have
     no case yet, oldest first. An anti-join rather than a time window: an order whose documents were
-    not there yet, or whose run crashed, is simply found again by the next run."""
-    rows = conn.execute(
+    not there yet, or whose run crashed, is simply found again by the next run.
+
+    Rows, each for `erp.records.ErpOrder.model_validate`: the caller validates them one by one, so a row
+    stored before order ids were checked (one that is no `ExternalId`) is refused alone."""
+    return conn.execute(
         """
         SELECT o.order_id, o.erp_order_id, o.status, o.customer_name, o.consumer_unit, o.items, o.total_brl,
                o.updated_at, o.version
@@ -54,7 +56,6 @@ def placed_orders_without_case(conn: Connection) -> list[ErpOrder]:
         ORDER BY o.placed_at, o.order_id
         """
     ).fetchall()
-    return [ErpOrder.model_validate(row) for row in rows]
 
 
 def orders_with_cases(conn: Connection, *, order_ids: Iterable[str]) -> set[str]:

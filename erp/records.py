@@ -4,14 +4,39 @@ status. The same records come from the ERP's HTTP API (`common.erp_client`) and 
 
 Every record carries the ERP's `version`, monotonic per record key: it is what makes an update arriving
 twice, or after a newer one, a no-op (see `erp.rules.is_newer`).
+
+An order id becomes a folder (`<documents>/<order_id>/`) and a segment of an ERP URL, so it is an
+`ExternalId`: a record with any other order id is refused, and kept as a reject, where it enters.
+Distributor names and SKUs stay free text: they only travel in JSON bodies and SQL parameters, and
+real ones hold spaces and slashes ("Solar Sul", "JAM60S02-280/PR").
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationError, model_validator
+
+# One path segment that no filesystem or URL reads as anything but a name: ASCII letters and digits plus
+# `.`, `_` and `-` (no separator, no `%` escape, no look-alike from another script, which could not be
+# told apart in a log), starting with a letter or digit (so never `.`, `..`, a hidden file or an option),
+# at most 64 characters (the API's id limit, and `pedido-<id>` still fits a case id).
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def external_id(value: str) -> str:
+    # fullmatch, not a pattern with `$`: Python's `$` also matches before a trailing newline
+    if EXTERNAL_ID.fullmatch(value) is None:
+        raise ValueError(
+            f"{value[:80]!r} is not an id: 1 to 64 ASCII letters, digits, '.', '_' or '-',"
+            " starting with a letter or a digit"
+        )
+    return value
+
+
+ExternalId = Annotated[str, AfterValidator(external_id)]
 
 Connection = Literal["monofasico", "bifasico", "trifasico"]
 # Statuses after which an order counts as placed: an order first seen as "paid" was placed too.
@@ -76,7 +101,7 @@ class ConsumerUnit(BaseModel):
 
 
 class ErpOrder(BaseModel):
-    order_id: str = Field(min_length=1, description="The platform's order id.")
+    order_id: ExternalId = Field(description="The platform's order id.")
     erp_order_id: str | None = Field(default=None, description="The ERP's id, once it has the order.")
     status: str = Field(min_length=1, description='"placed", "paid", "shipped", "cancelled", …')
     customer_name: str | None = None
@@ -94,7 +119,7 @@ class ErpOrder(BaseModel):
 class HomologacaoUpdate(BaseModel):
     """The state of an order's grid-connection request (homologação) at the utility, as the ERP tracks it."""
 
-    order_id: str = Field(min_length=1)
+    order_id: ExternalId
     status: str = Field(min_length=1, description='"pending", "submitted", "approved", "rejected", …')
     detail: str | None = None
     updated_at: AwareDatetime
@@ -104,7 +129,7 @@ class HomologacaoUpdate(BaseModel):
 class HomologacaoCheck(BaseModel):
     """The platform's check of an order's homologação package, sent back to the ERP."""
 
-    order_id: str = Field(min_length=1)
+    order_id: ExternalId
     status: str = Field(min_length=1, description='"ok", "pending", "failed", …')
     items: list[dict[str, Any]] = Field(
         default_factory=list, description="One entry per checked requirement (name, ok, detail)."
@@ -117,3 +142,11 @@ class Page(BaseModel):
 
     items: list[dict[str, Any]]
     next_cursor: str | None = None
+
+
+def rejection_reason(error: ValueError) -> str:
+    """Why a record was refused, on one line, as its reject keeps it: each field with pydantic's message
+    for a validation error (whose own text starts with a count of errors), else the error's text."""
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+    return str(error)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from erp.records import ExternalId
 from solar.equipment import as_number
 from solar.parameters import ConnectionKind
 
@@ -49,7 +50,7 @@ class Case(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_id: str = Field(min_length=1, max_length=80, description="Our case id (the order id by default).")
-    order_id: str | None = Field(default=None, max_length=80, description="The ERP order it comes from.")
+    order_id: ExternalId | None = Field(default=None, description="The ERP order it comes from.")
     consumer_unit: ConsumerUnit
     system: SystemSpec
 

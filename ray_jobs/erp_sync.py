@@ -38,7 +38,7 @@ from common import erp_store, postgres
 from common.embedded import join_cluster_for_metrics, postgres_dsn
 from common.erp_client import ErpClient, ErpError, ErpRefused, ErpUnavailable
 from common.settings import Settings, get_settings
-from erp.records import ErpOrder, ErpProduct, HomologacaoUpdate
+from erp.records import ErpOrder, ErpProduct, HomologacaoUpdate, rejection_reason
 from erp.rules import advance_watermark
 from ray_jobs.progress import say, step, table
 from ray_jobs.runner import job_run
@@ -123,15 +123,15 @@ def _parse(conn: Conn, model: type[BaseModel], raw: dict[str, Any], report: Stre
         key = "/".join(str(raw.get(k)) for k in ("distributor", "sku") if k in raw) or str(
             raw.get("order_id")
         )
-        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        erp_store.record_reject(conn, kind=report.stream, key=key, raw=raw, reason=reason)
+        erp_store.record_reject(conn, kind=report.stream, key=key, raw=raw, reason=rejection_reason(error))
         report.rejected += 1
         return None
 
 
 def dispatch_outbox(conn: Conn, client: ErpClient, report: StreamReport) -> None:
-    """Send every pending order; one the ERP refuses (4xx) is kept as failed with its error. When the
-    ERP is unavailable, the order stays pending (its attempt recorded) and the error ends the run."""
+    """Send every pending order; one the ERP refuses (4xx), or one that is no valid order any more (an
+    outbox row written before order ids were checked), is kept as failed with its error. When the ERP is
+    unavailable, the order stays pending (its attempt recorded) and the error ends the run."""
     while True:
         unavailable: ErpUnavailable | None = None
         with conn.transaction():
@@ -140,7 +140,14 @@ def dispatch_outbox(conn: Conn, client: ErpClient, report: StreamReport) -> None
                 return
             report.read += 1
             try:
-                erp_id = client.send_order(ErpOrder.model_validate(entry.payload), key=entry.idempotency_key)
+                order = ErpOrder.model_validate(entry.payload)
+            except ValidationError as error:
+                reason = rejection_reason(error)
+                erp_store.mark_failed(conn, key=entry.idempotency_key, error=reason, final=True)
+                report.rejected += 1
+                continue
+            try:
+                erp_id = client.send_order(order, key=entry.idempotency_key)
             except ErpRefused as error:
                 erp_store.mark_failed(conn, key=entry.idempotency_key, error=str(error), final=True)
                 report.rejected += 1

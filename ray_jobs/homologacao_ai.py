@@ -10,7 +10,8 @@ order without a case is turned into one (`homologacao.orders.case_from_order`), 
 from `<documents>/<order_id>/` (PDF or text; JSON metadata next to them is ignored), checked with the
 same rules as the endpoint (patterns only: no chat engine in a batch job), stored, and committed one
 order at a time. An order whose folder has no document yet is left for a later run; one that cannot
-make a case (no consumer unit, no catalog module or inverter) goes to `erp_rejects` with its reason.
+make a case (no consumer unit, no catalog module or inverter), or whose id cannot name a folder right
+under the documents root, goes to `erp_rejects` with its reason.
 Then every stored check the ERP has not accepted yet is posted through `ErpClient`, so a run that
 crashed, or an ERP that was down, is caught up by the next run without checking again.
 
@@ -26,6 +27,7 @@ import asyncio
 import sys
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -37,6 +39,7 @@ from common.erp_client import ErpClient, ErpError
 from common.offer_store import catalog_with_offers
 from common.settings import Settings, get_settings
 from common.storage import object_store
+from erp.records import ErpOrder, rejection_reason
 from homologacao.case import Case, Equipment, equipment_from_specs
 from homologacao.check import CheckResult, check_package, read_package
 from homologacao.config import HomologacaoConfig
@@ -59,7 +62,7 @@ class HomologacaoJobReport(BaseModel):
     run_id: int
     read: int = Field(description="Placed orders without a case.")
     written: int = Field(description="Cases opened and checked.")
-    rejected: int = Field(description="Orders that cannot make a case (kept in erp_rejects).")
+    rejected: int = Field(description="Orders that make no case, or name no folder (kept in erp_rejects).")
     waiting: int = Field(description="Orders whose documents are not there yet.")
     sent: int = Field(description="Check statuses the ERP accepted.")
     send_failed: int = Field(description="Check statuses left for the next run.")
@@ -71,13 +74,32 @@ def load_catalog(conn: Any) -> dict[str, Equipment]:
     return {p.id: equipment_from_specs(p.id, p.category, p.brand, p.model, p.specs) for p in products}
 
 
-def order_files(documents: str, order_id: str, settings: Settings) -> list[tuple[str, bytes]]:
-    folder = object_store(f"{documents.rstrip('/')}/{order_id}", settings)
+def order_folder(documents: str, order_id: str, settings: Settings) -> str:
+    """`<documents>/<order_id>`, or ValueError when that is not a folder right under the documents root.
+    Order ids are checked where they enter (`erp.records.ExternalId`); this checks the path itself, so
+    neither an id stored before that check nor a link in the folder makes the job read elsewhere."""
+    root = documents.rstrip("/")
+    if root.startswith("s3://"):
+        # S3 keys hold no `..` and no links: the id only has to be one whole key segment
+        inside = order_id not in ("", ".", "..") and "/" not in order_id
+        folder = f"{root}/{order_id}"
+    else:
+        base = Path(settings.resolve(root)).resolve()
+        resolved = (base / order_id).resolve()
+        inside = resolved.parent == base
+        folder = str(resolved)
+    if not inside:
+        raise ValueError(f"order id {order_id[:80]!r} names no folder right under {documents}")
+    return folder
+
+
+def order_files(folder: str, settings: Settings) -> list[tuple[str, bytes]]:
+    source = object_store(folder, settings)
     try:
-        names = [name for name in folder.list_files() if not name.lower().endswith(".json")]
+        names = [name for name in source.list_files() if not name.lower().endswith(".json")]
     except FileNotFoundError:
         return []
-    return [(name, folder.read_bytes(name)) for name in names]
+    return [(name, source.read_bytes(name)) for name in names]
 
 
 def check_case(
@@ -100,7 +122,7 @@ def send_unsent(conn: Any, client: ErpClient) -> tuple[int, int]:
         assert check.order_id is not None
         try:
             client.post_homologacao_check(check.order_id, check.result.status, erp_items(check.result.items))
-        except ErpError as error:
+        except (ErpError, ValueError) as error:  # ValueError: an order id stored before ids were checked
             store.mark_sent(conn, check_id=check.id, error=str(error))
             failed += 1
         else:
@@ -118,22 +140,31 @@ def run(config: HomologacaoJobConfig, settings: Settings, client: ErpClient | No
         statuses: Counter[str] = Counter()
         catalog = load_catalog(conn)
         orders = store.placed_orders_without_case(conn)
-        for order in orders:
-            files = order_files(config.documents, order.order_id, settings)
+
+        def reject(row: dict[str, Any], error: ValueError) -> None:
+            reason = rejection_reason(error)
+            erp_store.record_reject(conn, kind=REJECT_KIND, key=str(row["order_id"]), raw=row, reason=reason)
+            conn.commit()
+            counts["rejected"] += 1
+
+        for row in orders:
+            try:  # a row stored before order ids were checked may be no order, or name another folder
+                order = ErpOrder.model_validate(row)
+                folder = order_folder(config.documents, order.order_id, settings)
+            except ValueError as error:
+                reject(row, error)
+                continue
+            files = order_files(folder, settings)
             if not files:
                 counts["waiting"] += 1
                 continue
             try:
                 case = case_from_order(order, catalog)
             except ValueError as error:  # NotACase, or a consumer unit our case model refuses
-                reason = str(error).splitlines()[0][:300]
-                raw = order.model_dump(mode="json")
-                erp_store.record_reject(conn, kind=REJECT_KIND, key=order.order_id, raw=raw, reason=reason)
-                conn.commit()
-                counts["rejected"] += 1
+                reject(row, error)
                 continue
             result = check_case(case, catalog, files, config.check)
-            store.open_case(conn, case=case, documents=f"{config.documents.rstrip('/')}/{order.order_id}")
+            store.open_case(conn, case=case, documents=folder)
             store.record_check(conn, result=result, run_id=run.id)
             conn.commit()  # one order at a time: a crash keeps what is done
             counts["written"] += 1

@@ -3,14 +3,15 @@ with fpdf2), one complete package that passes every rule and variants that each 
 
 A package is built from a `SampleSystem`: the equipment (as the catalog describes it), the consumer unit
 and what the documents state; a variant changes one statement (the memorandum's kWp, the certificate's
-model, a missing document…). `python -m homologacao.samples --out DIR` writes them all; tests build them
-in memory, around equipment from their own catalog.
+model, a missing document…) or the equipment. The equipment is the sample catalog's
+(`homologacao.samples.equipment`), so against `make run`'s catalog the complete package is approved and
+each variant fails its rule. `python -m homologacao.samples --out DIR` writes them all; tests build them
+in memory, also around equipment from a catalog of their own.
 """
 
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,31 +21,13 @@ from fpdf import FPDF
 
 from homologacao.case import Case, ConsumerUnit, Equipment, SystemLine, SystemSpec
 from homologacao.check import Status
+from homologacao.config import HomologacaoConfig
 from homologacao.documents import DocumentKind
+from homologacao.samples.equipment import sample_equipment
 
 PDF_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so the same package gives the same bytes
 
 
-def _id(brand: str, model: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{brand}/{model}"))
-
-
-DEFAULT_INVERTER = Equipment(
-    product_id=_id("Growatt", "MIN 5000TL-X"),
-    category="inverter",
-    brand="Growatt",
-    model="MIN 5000TL-X",
-    power_w=5000,
-    ac_voltage_v=220,
-    phases=1,
-)
-DEFAULT_MODULE = Equipment(
-    product_id=_id("Canadian Solar", "CS6W-550MS"),
-    category="module",
-    brand="Canadian Solar",
-    model="CS6W-550MS",
-    power_w=550,
-)
 DEFAULT_UNIT = ConsumerUnit(
     number="3001234567", utility="ENEL CE", connection="mono", phase_voltage_v=220, uf="CE"
 )
@@ -55,6 +38,7 @@ class SampleSystem:
     inverter: Equipment
     module: Equipment
     module_count: int
+    inverter_count: int = 1
     unit: ConsumerUnit = DEFAULT_UNIT
     # What the documents state (None: the same as the order).
     stated_kwp: float | None = None
@@ -76,14 +60,19 @@ class SampleSystem:
         return f"{self.inverter.brand} {self.inverter.model}"
 
 
-def system_for(inverter: Equipment, module: Equipment, dc_ac: float = 1.2, **changes: object) -> SampleSystem:
-    """A system whose module count gives about `dc_ac` on this inverter."""
+def system_for(
+    inverter: Equipment, module: Equipment, dc_ac: float = 1.2, inverter_count: int = 1, **changes: object
+) -> SampleSystem:
+    """A system whose module count gives about `dc_ac` on `inverter_count` of this inverter."""
     assert inverter.power_w and module.power_w, "equipment without power"
-    count = max(1, round(dc_ac * inverter.power_w / module.power_w))
-    return replace(SampleSystem(inverter, module, count), **changes)  # type: ignore[arg-type]
+    count = max(1, round(dc_ac * inverter.power_w * inverter_count / module.power_w))
+    return replace(SampleSystem(inverter, module, count, inverter_count), **changes)  # type: ignore[arg-type]
 
 
-DEFAULT_SYSTEM = system_for(DEFAULT_INVERTER, DEFAULT_MODULE, dc_ac=1.32)  # 12 × 550 W = 6.6 kWp
+def default_system() -> SampleSystem:
+    """The complete package's system: the sample catalog's single-phase inverter and module."""
+    equipment = sample_equipment()
+    return system_for(equipment.inverter, equipment.module)
 
 
 def _kwp(value: float) -> str:
@@ -125,7 +114,8 @@ def _texts(s: SampleSystem) -> dict[tuple[str, DocumentKind], list[str]]:
         ("memorial_descritivo.pdf", "descriptive_memorandum"): [
             f"Memorial descritivo\nUnidade consumidora: {unit.number} ({unit.utility})\n"
             f"Ligação: {unit.connection}\nPotência instalada: {kwp} kWp\n",
-            f"Equipamentos\nQuantidade de módulos: {count}\nMódulo: {module}\nInversor: {inverter}\n",
+            f"Equipamentos\nQuantidade de módulos: {count}\nMódulo: {module}\nInversor: {inverter}\n"
+            f"Quantidade de inversores: {s.inverter_count}\n",
         ],
         ("certificado_inmetro.pdf", "inverter_certificate"): [
             "Certificado de Conformidade - Registro Inmetro\n"
@@ -183,7 +173,11 @@ def build_case(name: str, system: SampleSystem, *, inverter_id: str | None = Non
         consumer_unit=system.unit,
         system=SystemSpec(
             modules=[SystemLine(product_id=system.module.product_id, quantity=system.module_count)],
-            inverters=[SystemLine(product_id=inverter_id or system.inverter.product_id, quantity=1)],
+            inverters=[
+                SystemLine(
+                    product_id=inverter_id or system.inverter.product_id, quantity=system.inverter_count
+                )
+            ],
             kwp=system.kwp,
         ),
     )
@@ -218,13 +212,17 @@ def _scaled(factor: float) -> Callable[[SampleSystem], SampleSystem]:
 
 
 def _three_phase(system: SampleSystem) -> SampleSystem:
-    return replace(system, inverter=system.inverter.model_copy(update={"phases": 3, "ac_voltage_v": 380}))
+    """The sample catalog's three-phase inverter on the (single-phase) unit."""
+    return system_for(sample_equipment().three_phase_inverter, system.module, unit=system.unit)
 
 
 def _mini_over_limit(system: SampleSystem) -> SampleSystem:
-    big = system.inverter.model_copy(update={"power_w": 3_500_000.0, "phases": 3, "ac_voltage_v": 380})
+    """A plant of the sample catalog's largest inverter, one more of them than minigeração allows."""
+    largest = sample_equipment().largest_inverter
+    assert largest.power_w, "equipment without power"
+    count = int(HomologacaoConfig().mini_max_kw * 1000 // largest.power_w) + 1
     unit = system.unit.model_copy(update={"connection": "tri"})
-    return replace(system, inverter=big, unit=unit, module_count=round(1.2 * 3_500_000 / 550))
+    return system_for(largest, system.module, inverter_count=count, unit=unit)
 
 
 def _stated_kwp_off(system: SampleSystem) -> SampleSystem:
@@ -265,5 +263,8 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
-def variant_package(variant: Variant, system: SampleSystem = DEFAULT_SYSTEM) -> Package:
-    return build_package(variant.name, variant.change(system), inverter_id=variant.inverter_id)
+def variant_package(variant: Variant, system: SampleSystem | None = None) -> Package:
+    """The variant of `system`, by default of the complete package's."""
+    return build_package(
+        variant.name, variant.change(system or default_system()), inverter_id=variant.inverter_id
+    )

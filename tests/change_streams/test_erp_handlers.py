@@ -3,6 +3,7 @@ and the ERP records that fail validation kept as dead letters with pydantic's me
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from common.change_stream import Outcome
 from common.settings import Settings
 from ray_jobs.change_streams import erp_handlers
 from tests.change_streams.conftest import Consumers, drain, produce
+from tests.erp.conftest import BAD_IDS, id_refusal
 from tests.kafka_broker import TansuBroker
 
 NOW = "2026-11-25T03:00:00+00:00"
@@ -54,3 +56,28 @@ def test_one_message_per_topic_reaches_the_erp_tables(
     assert reasons[erp_topics.kafka_topic_orders] == (
         "ValueError: deletes are not applied to ErpOrder: the ERP never deletes them"
     )
+
+
+def test_records_whose_order_id_is_no_plain_id_become_dead_letters_with_the_reason(
+    kafka_broker: TansuBroker, erp_topics: Settings, consumers: Consumers, dsn: str
+) -> None:
+    topics = (erp_topics.kafka_topic_orders, erp_topics.kafka_topic_homologacao)
+    for topic in topics:
+        produce(kafka_broker, topic, [
+            (f"k-{n}", {"order_id": order_id, "status": "placed", "updated_at": NOW, "version": 1})
+            for n, order_id in enumerate(("o-1", *BAD_IDS.values()))
+        ])  # fmt: skip
+
+    consumer = consumers.open(handlers=erp_handlers(erp_topics))
+    total = 2 * (1 + len(BAD_IDS))
+    assert drain(consumer, total) == Counter({Outcome.applied: 2, Outcome.dead_letter: total - 2})
+
+    with psycopg.connect(dsn) as conn:
+        orders = conn.execute("SELECT order_id FROM orders").fetchall()
+        status = conn.execute("SELECT order_id FROM homologacao_status").fetchall()
+        letters = conn.execute("SELECT topic, value, reason FROM change_stream_dead_letters").fetchall()
+    assert orders == status == [("o-1",)]
+    refused = {(topic, json.loads(bytes(value))["order_id"]): reason for topic, value, reason in letters}
+    assert refused.keys() == {(topic, bad) for topic in topics for bad in BAD_IDS.values()}
+    for (_, bad), reason in refused.items():
+        assert f"order_id\n  {id_refusal(bad).removeprefix('order_id: ')}" in reason  # pydantic's layout

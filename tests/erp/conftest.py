@@ -20,6 +20,38 @@ if TYPE_CHECKING:
 TOKEN = ERP_TOKEN
 # The catalog the ERP's SKUs match: two offers of one module at one distributor, one at another.
 OFFERS = (("Solar Sul", "SS-1"), ("Solar Sul", "SS-2"), ("Luz Norte", "LN-1"))
+# Order ids that would climb out of, or add a segment to, `<documents>/<order_id>/` or the ERP's
+# `/orders/{order_id}/…`, or that only look like an id: every way in refuses them, with the reason.
+BAD_IDS = {
+    "parent-parent": "../..",
+    "parent": "..",
+    "dot": ".",
+    "encoded-slash": "..%2f..",
+    "encoded-dots": "%2e%2e",
+    "absolute": "/etc/passwd",
+    "slash": "a/b",
+    "backslash": "a\\b",
+    "empty": "",
+    "overlong": "x" * 65,
+    "leading-dot": ".hidden",
+    "leading-dash": "-rf",
+    "trailing-newline": "A-1\n",
+    "space": "A 1",
+    "nul": "A-1\x00",
+    "unicode-hyphen": "PED\u20101",
+    "fullwidth-letters": "\uff30\uff25\uff24-1",
+    "cyrillic-er": "\u0420ED-1",
+    "arabic-indic-digit": "PED-\u0661",
+    "one-dot-leaders": "\u2024\u2024",
+}
+
+
+def id_refusal(order_id: str) -> str:
+    """The reason a record with this order id is refused with (`erp.records.rejection_reason`)."""
+    return (
+        f"order_id: Value error, {order_id[:80]!r} is not an id: 1 to 64 ASCII letters, digits, '.', '_' or"
+        " '-', starting with a letter or a digit"
+    )
 
 
 def seed_catalog(conn: psycopg.Connection[Any]) -> None:

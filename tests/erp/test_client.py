@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
-from common.erp_client import ErpClient, ErpError, ErpRefused, ErpUnavailable, RetryPolicy
+from common.erp_client import ErpClient, ErpError, ErpRefused, ErpUnavailable, RetryPolicy, url_path
 from erp.records import ErpOrder
 from tests.conftest import free_port
-from tests.erp.conftest import TOKEN
+from tests.erp.conftest import BAD_IDS, TOKEN
 from tests.erp_simulator import EPOCH, ErpSimulator
 
 
@@ -122,3 +124,49 @@ def test_a_misbehaving_listing_ends_with_an_error(body: Any, problem: str) -> No
     erp_client = ErpClient("http://erp", token=TOKEN, timeout_s=1, transport=httpx.MockTransport(answer))
     with erp_client, pytest.raises(ErpError, match=problem):
         list(erp_client.pages("products", updated_since=None))
+
+
+UNQUOTABLE = ("", ".", "..")  # unreserved characters: a URL reads them as "this" or "the parent" segment
+# Values that, unquoted, would climb, add a segment, or end the path (a query, a fragment, a control).
+PATH_CHANGING = {
+    "parent-parent": "../..",
+    "encoded-slash": "..%2f..",
+    "encoded-dots": "%2e%2e",
+    "absolute": "/etc/passwd",
+    "slash": "a/b",
+    "query": "?x=1",
+    "fragment": "#x",
+    "newline": "A-1\n",
+    "nul": "A-1\x00",
+}
+
+
+@pytest.mark.parametrize("value", PATH_CHANGING.values(), ids=PATH_CHANGING.keys())
+def test_every_url_path_segment_is_quoted_whole(value: str) -> None:
+    """Even a value that no id check stopped stays one segment of the URL the client sends."""
+    url = (
+        httpx.Client(base_url="http://erp/api")
+        .build_request("POST", url_path("orders", value, "homologacao-checks"))
+        .url
+    )
+    assert (url.query, url.fragment) == (b"", "")
+    _, api, orders, segment, checks = url.raw_path.decode().split("/")
+    assert (api, orders, unquote(segment), checks) == ("api", "orders", value, "homologacao-checks")
+
+
+@pytest.mark.parametrize("value", UNQUOTABLE)
+def test_segments_that_quoting_cannot_hold_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="not a URL path segment"):
+        url_path("orders", value, "homologacao-checks")
+
+
+def test_a_check_reaches_the_erp_under_its_order_id_and_a_bad_id_sends_nothing(
+    erp_url: str, erp: ErpSimulator
+) -> None:
+    with client(erp_url, []) as erp_client:
+        erp_client.post_homologacao_check("PED-2026.11_a", "ok", [])
+        for bad in BAD_IDS.values():
+            with pytest.raises(ValidationError, match="is not an id"):
+                erp_client.post_homologacao_check(bad, "ok", [])
+    assert erp.requests == ["POST /orders/PED-2026.11_a/homologacao-checks"]
+    assert [check["order_id"] for check in erp.checks.values()] == ["PED-2026.11_a"]

@@ -7,10 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from erp.records import ErpOrder, ErpProduct, PriceEntry
+from erp.records import (
+    ErpOrder,
+    ErpProduct,
+    HomologacaoCheck,
+    HomologacaoUpdate,
+    PriceEntry,
+    rejection_reason,
+)
 from erp.rules import advance_watermark, backoff_delay, idempotency_key, is_newer, is_retryable_status
+from tests.erp.conftest import BAD_IDS, id_refusal
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -146,3 +154,24 @@ def test_an_order_refuses_an_unknown_connection_type() -> None:
                 "consumer_unit": {"number": "1", "utility": "CEMIG-D", "connection": "tri"},
             }
         )
+
+
+GOOD_IDS = ["A-1", "PED-2026.11_a", "42", "o-1", "x" * 64, "a..b"]
+
+
+def refusal(model: type[BaseModel], order_id: str) -> str | None:
+    """Why the record with this order id is refused, as its reject keeps it; None when it is valid."""
+    try:
+        model.model_validate({"order_id": order_id, "status": "placed", "updated_at": T0, "version": 1})
+    except ValidationError as error:
+        return rejection_reason(error)
+    return None
+
+
+@pytest.mark.parametrize("model", [ErpOrder, HomologacaoUpdate, HomologacaoCheck])
+def test_an_order_id_must_be_a_plain_id(model: type[BaseModel]) -> None:
+    expected = {
+        **{bad: id_refusal(bad) for bad in BAD_IDS.values()},
+        **dict.fromkeys(GOOD_IDS),
+    }
+    assert {order_id: refusal(model, order_id) for order_id in expected} == expected

@@ -16,7 +16,7 @@ from common.settings import Settings
 from erp.records import ErpOrder
 from ray_jobs import erp_sync
 from ray_jobs.erp_sync import ErpSyncConfig, run
-from tests.erp.conftest import TOKEN, erp_database
+from tests.erp.conftest import BAD_IDS, TOKEN, erp_database, id_refusal
 from tests.erp_simulator import EPOCH, ErpSimulator
 
 PAGE = ErpSyncConfig(page_size=2)
@@ -223,4 +223,42 @@ def test_without_erp_url_the_job_is_idle(
         ("erp_sync.products", "skipped"),
         ("erp_sync.orders", "skipped"),
         ("erp_sync.homologacao", "skipped"),
+    ]
+
+
+def test_records_whose_order_id_is_no_plain_id_are_rejected_with_the_reason(
+    erp_url: str, erp: ErpSimulator, erp_settings: Settings
+) -> None:
+    for order_id in ("A-1", *BAD_IDS.values()):
+        erp.put("orders", order_id, {"order_id": order_id, "status": "placed"})
+        erp.put("homologacao", order_id, {"order_id": order_id, "status": "submitted"})
+    report = run("all", erp_settings, client=client(erp_url))
+    for stream in ("orders", "homologacao"):
+        counts = report.streams[stream]
+        assert (counts.status, counts.read, counts.written, counts.rejected) == (
+            "succeeded", 1 + len(BAD_IDS), 1, len(BAD_IDS)
+        ), stream  # fmt: skip
+    assert rows(erp_settings, "SELECT order_id FROM orders") == [("A-1",)]
+    assert rows(erp_settings, "SELECT order_id FROM homologacao_status") == [("A-1",)]
+    rejects = rows(erp_settings, "SELECT kind, record_key, reason FROM erp_rejects")
+    assert sorted(rejects) == sorted(
+        (stream, bad.replace("\x00", "\ufffd"), id_refusal(bad))  # Postgres text holds no NUL
+        for stream in ("orders", "homologacao")
+        for bad in BAD_IDS.values()
+    )
+
+
+def test_an_outbox_order_stored_before_ids_were_checked_fails_alone(
+    erp_url: str, erp: ErpSimulator, erp_settings: Settings
+) -> None:
+    with postgres.connect(erp_settings.database_url or "") as conn:
+        # model_copy does not validate: the order as it could be placed before ids were checked
+        erp_store.place_order(conn, placed("A-1").model_copy(update={"order_id": "../../admin"}))
+        erp_store.place_order(conn, placed("B-2"))
+    report = run("orders", erp_settings, client=client(erp_url)).streams["orders"]
+    assert (report.status, report.sent, report.rejected) == ("succeeded", 1, 1)
+    assert erp.requests.count("POST /orders") == 1 and len(erp.created) == 1
+    assert rows(erp_settings, "SELECT order_id, status, last_error FROM order_outbox ORDER BY id") == [
+        ("../../admin", "failed", id_refusal("../../admin")),
+        ("B-2", "sent", None),
     ]

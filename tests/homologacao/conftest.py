@@ -10,7 +10,7 @@ from homologacao.case import Case, Equipment
 from homologacao.check import CheckResult, evaluate
 from homologacao.config import HomologacaoConfig
 from homologacao.documents import Document, classified
-from homologacao.samples import DEFAULT_SYSTEM, SampleSystem, build_case, package_texts
+from homologacao.samples import SampleSystem, build_case, default_system, package_texts
 
 CONFIG = HomologacaoConfig()
 
@@ -26,8 +26,9 @@ class TextPackage:
 
 
 def text_package(
-    system: SampleSystem = DEFAULT_SYSTEM, *, inverter_id: str | None = None, name: str = "teste"
+    system: SampleSystem | None = None, *, inverter_id: str | None = None, name: str = "teste"
 ) -> TextPackage:
+    system = system or default_system()
     documents = [classified(file, tuple(pages)) for file, pages in package_texts(system).items()]
     catalog = {system.inverter.product_id: system.inverter, system.module.product_id: system.module}
     return TextPackage(build_case(name, system, inverter_id=inverter_id), documents, catalog)

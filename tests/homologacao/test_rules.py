@@ -10,9 +10,10 @@ from homologacao.check import decide_status
 from homologacao.documents import classified
 from homologacao.items import Item
 from homologacao.rules import REQUIRED_DOCUMENTS, RULES
-from homologacao.samples import DEFAULT_SYSTEM, DEFAULT_UNIT, VARIANTS, Variant
+from homologacao.samples import DEFAULT_UNIT, VARIANTS, Variant, default_system, system_for
 from tests.homologacao.conftest import CONFIG, failed, text_package
 
+SYSTEM = default_system()
 COMPLETE = text_package()
 
 
@@ -28,7 +29,7 @@ def test_the_complete_package_passes_every_rule() -> None:
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v.breaks], ids=lambda v: v.name)
 def test_each_sample_variant_fails_its_rule(variant: Variant) -> None:
-    result = text_package(variant.change(DEFAULT_SYSTEM), inverter_id=variant.inverter_id).check()
+    result = text_package(variant.change(SYSTEM), inverter_id=variant.inverter_id).check()
     broken = [item for item in result.items if item.rule == variant.breaks and not item.ok]
     assert broken, failed(result)
     assert all(item.fix and item.message for item in broken)
@@ -37,13 +38,13 @@ def test_each_sample_variant_fails_its_rule(variant: Variant) -> None:
 
 @pytest.mark.parametrize("kind", [r.kind for r in REQUIRED_DOCUMENTS if not r.only_when_shared])
 def test_each_missing_document_rejects(kind: str) -> None:
-    result = text_package(replace(DEFAULT_SYSTEM, omit=(kind,))).check()
+    result = text_package(replace(SYSTEM, omit=(kind,))).check()
     assert failed(result).get(f"documento_{kind}") == "error"
     assert result.status == "rejected"
 
 
 def test_shared_credits_need_the_list_of_receiving_units() -> None:
-    shared = replace(DEFAULT_SYSTEM, unit=DEFAULT_UNIT.model_copy(update={"shared_credits": True}))
+    shared = replace(SYSTEM, unit=DEFAULT_UNIT.model_copy(update={"shared_credits": True}))
     assert failed(text_package(shared).check()) == {"documento_credit_units_list": "error"}
     with_list = replace(shared, credit_units=("3001234567", "3009876543"))
     assert failed(text_package(with_list).check()) == {}
@@ -59,8 +60,8 @@ def test_shared_credits_need_the_list_of_receiving_units() -> None:
     ],
 )
 def test_micro_mini_classification_by_ac_power(ac_power_w: float, ok: bool, words: str) -> None:
-    inverter = DEFAULT_SYSTEM.inverter.model_copy(update={"power_w": ac_power_w})
-    result = text_package(replace(DEFAULT_SYSTEM, inverter=inverter)).check()
+    inverter = SYSTEM.inverter.model_copy(update={"power_w": ac_power_w})
+    result = text_package(replace(SYSTEM, inverter=inverter)).check()
     [item] = [item for item in result.items if item.rule == "enquadramento_micro_mini"]
     assert item.ok is ok and words in item.message
 
@@ -82,23 +83,23 @@ def test_inverter_voltage_and_phases_against_the_connection(
     connection: str, phase_v: float | None, inverter_v: float, phases: int, ok: bool
 ) -> None:
     unit = DEFAULT_UNIT.model_copy(update={"connection": connection, "phase_voltage_v": phase_v})
-    inverter = DEFAULT_SYSTEM.inverter.model_copy(update={"ac_voltage_v": inverter_v, "phases": phases})
-    result = text_package(replace(DEFAULT_SYSTEM, unit=unit, inverter=inverter)).check()
+    inverter = SYSTEM.inverter.model_copy(update={"ac_voltage_v": inverter_v, "phases": phases})
+    result = text_package(replace(SYSTEM, unit=unit, inverter=inverter)).check()
     [item] = [item for item in result.items if item.rule == "inversor_tensao_fases"]
     assert item.ok is ok
     assert item.severity == "error"
 
 
 def test_inverter_without_ac_specs_is_a_warning() -> None:
-    inverter = DEFAULT_SYSTEM.inverter.model_copy(update={"ac_voltage_v": None})
-    result = text_package(replace(DEFAULT_SYSTEM, inverter=inverter)).check()
+    inverter = SYSTEM.inverter.model_copy(update={"ac_voltage_v": None})
+    result = text_package(replace(SYSTEM, inverter=inverter)).check()
     assert failed(result) == {"inversor_tensao_fases": "warning"}
     assert result.status == "pending"
 
 
 @pytest.mark.parametrize(("factor", "ok"), [(1.0, True), (0.75, False), (1.5, False)])
 def test_dc_ac_ratio_within_the_configured_range(factor: float, ok: bool) -> None:
-    system = replace(DEFAULT_SYSTEM, module_count=round(DEFAULT_SYSTEM.module_count * factor))
+    system = replace(SYSTEM, module_count=round(SYSTEM.module_count * factor))
     [item] = [i for i in text_package(system).check().items if i.rule == "relacao_cc_ca"]
     assert item.ok is ok
     assert item.severity == "warning"
@@ -106,41 +107,40 @@ def test_dc_ac_ratio_within_the_configured_range(factor: float, ok: bool) -> Non
 
 def test_dc_ac_range_comes_from_the_config() -> None:
     wide = CONFIG.model_copy(update={"dc_ac_ratio_max": 3.0})
-    system = replace(DEFAULT_SYSTEM, module_count=DEFAULT_SYSTEM.module_count * 2)
+    system = replace(SYSTEM, module_count=SYSTEM.module_count * 2)
     assert failed(text_package(system).check(wide)) == {}
 
 
 def test_inmetro_registration_from_the_catalog_without_a_certificate_number() -> None:
-    listed = DEFAULT_SYSTEM.inverter.model_copy(update={"inmetro_registro": "009999/2023"})
-    no_number = replace(DEFAULT_SYSTEM, inverter=listed, inmetro_registration="em análise")
+    listed = SYSTEM.inverter.model_copy(update={"inmetro_registro": "009999/2023"})
+    no_number = replace(SYSTEM, inverter=listed, inmetro_registration="em análise")
     [item] = [i for i in text_package(no_number).check().items if i.rule == "inversor_inmetro"]
     assert item.ok and "009999/2023" in item.message
     assert item.evidence[0].document == "catálogo"
 
 
 def test_inmetro_unknown_is_a_warning_not_a_pass() -> None:
-    result = text_package(replace(DEFAULT_SYSTEM, inmetro_registration="em análise")).check()
+    result = text_package(replace(SYSTEM, inmetro_registration="em análise")).check()
     assert failed(result) == {"inversor_inmetro": "warning"}
     assert result.status == "pending"
 
 
 def test_inmetro_not_required_above_75_kw() -> None:
-    big = DEFAULT_SYSTEM.inverter.model_copy(update={"power_w": 100_000.0, "ac_voltage_v": 380, "phases": 3})
+    big = SYSTEM.inverter.model_copy(update={"power_w": 100_000.0, "ac_voltage_v": 380, "phases": 3})
     unit = DEFAULT_UNIT.model_copy(update={"connection": "tri"})
-    system = replace(
-        DEFAULT_SYSTEM, inverter=big, unit=unit, module_count=218, omit=("inverter_certificate",)
-    )
+    system = system_for(big, SYSTEM.module, unit=unit, omit=("inverter_certificate",))
     items = {i.rule: i for i in text_package(system).check().items}
     assert items["inversor_inmetro"].ok and "não exigido" in items["inversor_inmetro"].message
 
 
 def test_agreement_evidence_points_at_the_document_and_page() -> None:
-    result = text_package(replace(DEFAULT_SYSTEM, stated_module_count=13)).check()
+    stated = SYSTEM.module_count + 1
+    result = text_package(replace(SYSTEM, stated_module_count=stated)).check()
     [item] = [i for i in result.items if i.rule == "concordancia_modulos"]
     assert not item.ok
     pages = {(e.document, e.page) for e in item.evidence}
     assert ("memorial_descritivo.pdf", 2) in pages
-    assert all("13" in e.snippet for e in item.evidence)
+    assert all(str(stated) in e.snippet for e in item.evidence)
 
 
 def test_order_kwp_must_match_its_modules() -> None:
@@ -160,7 +160,7 @@ def test_an_unknown_inverter_gives_warnings_only() -> None:
 def test_a_module_id_that_is_an_inverter_is_an_error() -> None:
     package = text_package()
     inverter_as_module = package.case.system.modules[0].model_copy(
-        update={"product_id": DEFAULT_SYSTEM.inverter.product_id}
+        update={"product_id": SYSTEM.inverter.product_id}
     )
     system = package.case.system.model_copy(update={"modules": [inverter_as_module]})
     result = replace(package, case=package.case.model_copy(update={"system": system})).check()

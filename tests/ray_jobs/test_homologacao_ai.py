@@ -18,11 +18,12 @@ from common.schemas import Offer, Product
 from common.settings import Settings
 from erp.records import ConsumerUnit, ErpOrder, OrderItem
 from homologacao.case import Equipment
-from homologacao.samples import DEFAULT_SYSTEM, VARIANTS, variant_package
+from homologacao.config import HomologacaoConfig
+from homologacao.samples import VARIANTS, default_system, variant_package
 from ray_jobs import homologacao_ai as job
 from ray_jobs.homologacao_ai import JOB_NAME, HomologacaoJobConfig, run
 from tests.conftest import new_database
-from tests.erp.conftest import TOKEN, erp, erp_url  # noqa: F401  (fixtures)
+from tests.erp.conftest import BAD_IDS, TOKEN, erp, erp_url, id_refusal  # noqa: F401  (fixtures)
 from tests.erp_simulator import ErpSimulator
 
 UNIT = ConsumerUnit(number="3001234567", utility="ENEL CE", connection="monofasico", uf="CE")
@@ -47,7 +48,8 @@ def _product(equipment: Equipment) -> Product:
 def job_settings(settings: Settings, tmp_path: Path) -> Settings:
     """A new database with the sample system's module and inverter in the catalog."""
     fresh = settings.model_copy(update={"database_url": new_database(settings), "data_dir": tmp_path})
-    products = [_product(DEFAULT_SYSTEM.module), _product(DEFAULT_SYSTEM.inverter)]
+    system = default_system()
+    products = [_product(system.module), _product(system.inverter)]
     offers = [
         (Offer(product_id=p.id, distributor="Sul", sku=f"S-{n}", price_brl=100.0, stock=5, lead_time_days=2),
          "feed.csv", f"hash-{n}")
@@ -61,17 +63,19 @@ def job_settings(settings: Settings, tmp_path: Path) -> Settings:
     return fresh
 
 
-def _place(
-    settings: Settings, order_id: str, *, status: str = "placed", unit: ConsumerUnit | None = UNIT
-) -> None:
+def _order(order_id: str, *, status: str = "placed", unit: ConsumerUnit | None = UNIT) -> ErpOrder:
+    system = default_system()
     items = [
-        OrderItem(product_id=DEFAULT_SYSTEM.module.product_id, quantity=DEFAULT_SYSTEM.module_count),
-        OrderItem(product_id=DEFAULT_SYSTEM.inverter.product_id, quantity=1),
+        OrderItem(product_id=system.module.product_id, quantity=system.module_count),
+        OrderItem(product_id=system.inverter.product_id, quantity=system.inverter_count),
         OrderItem(sku="CABO-6MM", quantity=50),  # not in the catalog: no part of the case
     ]
-    order = ErpOrder(
+    return ErpOrder(
         order_id=order_id, status=status, consumer_unit=unit, items=items, updated_at=PLACED_AT, version=1
     )
+
+
+def _place(settings: Settings, order: ErpOrder) -> None:
     with postgres.connect(settings.database_url or "") as conn:
         erp_store.apply_order(conn, order)
 
@@ -102,14 +106,14 @@ def test_placed_orders_are_checked_stored_and_sent_to_the_erp(
     tmp_path: Path,
 ) -> None:
     docs = tmp_path / "homologacao"
-    _place(job_settings, "PED-1")
+    _place(job_settings, _order("PED-1"))
     _documents(docs, "PED-1", "completo")
-    _place(job_settings, "PED-2")
+    _place(job_settings, _order("PED-2"))
     _documents(docs, "PED-2", "potencia_divergente")
-    _place(job_settings, "PED-3")  # its documents come later
-    _place(job_settings, "PED-4", unit=None)  # cannot make a case
+    _place(job_settings, _order("PED-3"))  # its documents come later
+    _place(job_settings, _order("PED-4", unit=None))  # cannot make a case
     _documents(docs, "PED-4", "completo")
-    _place(job_settings, "PED-5", status="quote")  # not placed
+    _place(job_settings, _order("PED-5", status="quote"))  # not placed
     config = HomologacaoJobConfig(documents=str(docs))
 
     report = run(config, job_settings, client)
@@ -153,7 +157,7 @@ def test_a_status_the_erp_could_not_take_is_sent_by_the_next_run(
     tmp_path: Path,
 ) -> None:
     docs = tmp_path / "homologacao"
-    _place(job_settings, "PED-9")
+    _place(job_settings, _order("PED-9"))
     _documents(docs, "PED-9", "completo")
     config = HomologacaoJobConfig(documents=str(docs))
     erp.faults.errors = 1
@@ -172,7 +176,7 @@ def test_a_status_the_erp_could_not_take_is_sent_by_the_next_run(
 
 def test_without_an_erp_the_checks_wait_to_be_sent(job_settings: Settings, tmp_path: Path) -> None:
     docs = tmp_path / "homologacao"
-    _place(job_settings, "PED-7")
+    _place(job_settings, _order("PED-7"))
     _documents(docs, "PED-7", "completo")
     report = run(HomologacaoJobConfig(documents=str(docs)), job_settings, None)
     assert (report.written, report.sent) == (1, 0)
@@ -183,9 +187,78 @@ def test_without_an_erp_the_checks_wait_to_be_sent(job_settings: Settings, tmp_p
 def test_the_command_line_reads_documents_under_the_data_dir(
     job_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _place(job_settings, "PED-8")
+    _place(job_settings, _order("PED-8"))
     _documents(job_settings.data_dir / "homologacao", "PED-8", "completo")  # the default location
     monkeypatch.setattr(job, "get_settings", lambda: job_settings.model_copy(update={"erp_url": None}))
     assert job.main([]) == 0
     err = capsys.readouterr().err
     assert "ERP_URL is not set" in err and "1 checked {'approved': 1}" in err
+
+
+@pytest.mark.parametrize(
+    "order_id", ["../..", "..", ".", "", "/etc/passwd", "a/b", "../outside", "PED-1/../../outside"]
+)
+@pytest.mark.parametrize("documents", ["homologacao", "s3://bucket/homologacao/"])
+def test_an_order_folder_is_right_under_the_documents_root(
+    order_id: str, documents: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="names no folder right under"):
+        job.order_folder(documents, order_id, Settings(base_dir=tmp_path))
+
+
+def test_an_order_folder_that_links_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    settings = Settings(base_dir=tmp_path)
+    root = tmp_path / "homologacao"
+    root.mkdir()
+    (root / "PED-1").symlink_to(tmp_path)
+    assert job.order_folder("homologacao", "PED-2", settings) == str(root / "PED-2")
+    assert job.order_folder("s3://bucket/homologacao/", "PED-2", settings) == "s3://bucket/homologacao/PED-2"
+    with pytest.raises(ValueError, match="names no folder right under"):
+        job.order_folder("homologacao", "PED-1", settings)
+
+
+def test_orders_stored_before_ids_were_checked_are_rejected_and_nothing_outside_is_read(
+    job_settings: Settings, tmp_path: Path
+) -> None:
+    docs = tmp_path / "homologacao"
+    _place(job_settings, _order("PED-1"))
+    _documents(docs, "PED-1", "completo")
+    # Postgres text holds no NUL: those ids could never have been stored.
+    unchecked = [order_id for order_id in (*BAD_IDS.values(), "../outside") if "\x00" not in order_id]
+    for order_id in unchecked:  # model_copy does not validate: a row as the ERP sync wrote it before
+        _place(job_settings, _order("PED-0").model_copy(update={"order_id": order_id}))
+    _documents(tmp_path, "outside", "completo")  # what `../outside` would have read
+    _documents(docs, "a/b", "completo")
+
+    report = run(HomologacaoJobConfig(documents=str(docs)), job_settings, None)
+    assert (report.written, report.rejected, report.waiting) == (1, len(unchecked), 0)
+    with postgres.connect(job_settings.database_url or "") as conn:
+        cases = conn.execute("SELECT order_id, documents FROM homologacao_cases").fetchall()
+        rejects = conn.execute(
+            "SELECT record_key, reason FROM erp_rejects WHERE kind = 'homologacao'"
+        ).fetchall()
+    assert cases == [{"order_id": "PED-1", "documents": str(docs / "PED-1")}]
+    assert {row["record_key"]: row["reason"] for row in rejects} == {
+        order_id: id_refusal(order_id) for order_id in unchecked
+    }
+
+
+def test_a_check_of_an_order_id_stored_before_ids_were_checked_is_never_sent(
+    job_settings: Settings,
+    client: ErpClient,
+    erp: ErpSimulator,  # noqa: F811
+) -> None:
+    package = variant_package(VARIANTS[0])
+    with postgres.connect(job_settings.database_url or "") as conn:
+        case = package.case.model_copy(update={"case_id": "pedido-x", "order_id": "../../admin"})
+        store.open_case(conn, case=case)  # model_copy does not validate: a case stored before the check
+        result = job.check_case(
+            package.case, package.catalog, list(package.files.items()), HomologacaoConfig()
+        )
+        store.record_check(conn, result=result.model_copy(update={"case_id": "pedido-x"}))
+    report = run(HomologacaoJobConfig(documents="unused"), job_settings, client)
+    assert (report.sent, report.send_failed) == (0, 1)
+    assert erp.requests == []
+    with postgres.connect(job_settings.database_url or "") as conn:
+        row: Any = conn.execute("SELECT send_error, sent_at FROM homologacao_checks").fetchone()
+    assert "'../../admin' is not an id" in row["send_error"] and row["sent_at"] is None
