@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 FEEDS ?= sample_feeds
+DATA ?= .data
 SEED ?= 42
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -89,5 +90,11 @@ eval: $(INSTALLED)
 loadtest: $(INSTALLED)
 	$(PY) -m scripts.loadtest --host http://$(HOST):$(PORT) --duration $(or $(DURATION),60s) --users $(or $(USERS),20)
 
+## Refuses while a Postgres runs on the data: its files would be deleted from under a live server, which
+## then fails in odd ways and keeps running. Stop `make run` (Ctrl-C) first.
 clean:
-	rm -rf .data $(FEEDS)
+	@if pid=$$(head -1 $(DATA)/postgres/postmaster.pid 2>/dev/null) && kill -0 "$$pid" 2>/dev/null; then \
+	  echo "make clean: Postgres (pid $$pid) is running on $(DATA)/postgres; stop make run (Ctrl-C) first" >&2; \
+	  exit 1; \
+	fi
+	rm -rf $(DATA) $(FEEDS)

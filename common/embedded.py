@@ -9,11 +9,15 @@ a second one.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
 import os
+import signal
 import socket
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,18 +29,87 @@ log = logging.getLogger(__name__)
 RAY_NAMESPACE = "ysh"  # named actors (vector index, scheduler) live here
 
 
+# Embedded Postgres servers this process started (not a Ray worker's: those serve a driver's run).
+_started_postgres: set[Path] = set()
+
+
 def postgres_dsn(settings: Settings) -> str:
-    """DATABASE_URL when set; otherwise start (or reuse) the pgserver cluster under data_dir."""
+    """DATABASE_URL when set; otherwise start (or reuse) the pgserver cluster under data_dir. A server
+    this process started is stopped when it exits (`make run` on Ctrl-C, a job run from the command
+    line), saying so; one it found running is left to whoever started it."""
     if settings.database_url:
         return settings.database_url
-    import pgserver  # imported lazily: production never needs it
-
+    pgserver = import_pgserver()
     settings.postgres_dir.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None keeps the server up after this process exits, so Ray workers, the API and
-    # later jobs share one cluster; pgserver reuses a running server found in the same directory.
+    starting = postgres_pid(settings.postgres_dir) is None
+    # cleanup_mode=None: pgserver's own exit hook would stop the server only when no other process it
+    # counted still holds it, and Ray workers it counted die without telling it; we stop it ourselves.
     server = pgserver.get_server(settings.postgres_dir, cleanup_mode=None)
+    if starting and "RAY_RAYLET_PID" not in os.environ:  # Ray sets it in its workers only
+        if not _started_postgres:
+            atexit.register(_stop_started_postgres_at_exit)
+        _started_postgres.add(settings.postgres_dir)
     uri: str = server.get_uri()
     return uri
+
+
+def import_pgserver() -> Any:
+    """pgserver, imported lazily (production never needs it) with its runtime folder set and its
+    per-process chatter (handles registered, handles released at exit) kept out of the output."""
+    ensure_runtime_dir()
+    import pgserver
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    return pgserver
+
+
+def postgres_pid(directory: Path) -> int | None:
+    """The postmaster's pid when a Postgres runs on `directory`."""
+    try:
+        pid = int((directory / "postmaster.pid").read_text(encoding="utf-8").split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):  # no file, a stale one, or no such process
+        return None
+    return pid
+
+
+def stop_postgres(directory: Path, timeout_s: float = 30.0) -> bool:
+    """Fast shutdown of the Postgres on `directory` (SIGINT to the postmaster: sessions are ended,
+    committed data is on disk); False when none ran."""
+    pid = postgres_pid(directory)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout_s
+    while postgres_pid(directory) is not None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"Postgres on {directory} (pid {pid}) still runs {timeout_s:.0f} s after SIGINT"
+            )
+        time.sleep(0.1)
+    return True
+
+
+def stop_started_postgres() -> list[Path]:
+    """Stops the embedded Postgres servers this process started; the folders of those it stopped."""
+    stopped = [directory for directory in sorted(_started_postgres) if stop_postgres(directory)]
+    _started_postgres.clear()
+    return stopped
+
+
+def _stop_started_postgres_at_exit() -> None:
+    for directory in stop_started_postgres():
+        print(f"stopped the embedded Postgres on {directory}, which this run started", file=sys.stderr)
+
+
+def ensure_runtime_dir() -> None:
+    """XDG_RUNTIME_DIR, which pgserver's lock lives under (platformdirs warns in every process when it is
+    unset, as in containers and CI), set to platformdirs' own fallback, private to this user."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(tempfile.gettempdir()) / f"runtime-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # platformdirs' own fallback made it 0755, and warns about that too
+        os.environ["XDG_RUNTIME_DIR"] = str(path)
 
 
 def path_with(first: str, variable: str) -> str:
@@ -61,6 +134,7 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local runs: no token file under $HOME
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ensure_runtime_dir()  # a local Ray's workers inherit it
     # Under `ray job submit` the job's runtime env (working_dir, env_vars) already reaches every
     # worker, and Ray refuses to merge a second one into it.
     runtime_env = None if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") else {"env_vars": worker_env()}
@@ -102,18 +176,24 @@ def local_ray_cpus(reserved_cpus: float) -> int:
     return (os.cpu_count() or 1) + math.ceil(reserved_cpus)
 
 
-def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> None:
+def start_stack_ray(settings: Settings, *, reserved_cpus: float) -> bool:
     """The local stack's Ray: its environment carries `stack_env`, and its logical CPUs are this machine's
     cores for jobs plus `reserved_cpus` for the Serve replicas, which reserve CPUs while they mostly
     wait for requests; so a scheduled Ray Data job always finds the cores a lone run would. Joins the
-    stack's Ray instead when it already runs (a second `make run`), and publishes its address."""
+    stack's Ray instead when it already runs (a second `make run`), and publishes its address. True when
+    it started a Ray of its own (which `ray.shutdown()` in this process stops)."""
     import ray
 
     os.environ.update(stack_env(settings))  # inherited by the raylet, hence by every worker and job
+    # Serve's controller, proxy and access logs go to their files (/tmp/ray/session_latest/logs/serve/)
+    # rather than between `make run`'s step lines; the platform's own logs still reach the console.
+    os.environ.setdefault("RAY_SERVE_LOG_TO_STDERR", "0")
+    joining = settings.ray_address or running_stack_address(settings)
     init_ray(settings, num_cpus=local_ray_cpus(reserved_cpus))
     published = {"ray_address": ray.get_runtime_context().gcs_address}
     stack_file(settings).parent.mkdir(parents=True, exist_ok=True)
     stack_file(settings).write_text(json.dumps(published), encoding="utf-8")
+    return not joining
 
 
 def connect_to_cluster(settings: Settings) -> None:

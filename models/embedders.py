@@ -54,7 +54,10 @@ class SentenceTransformerEmbedder:
     def __init__(self, config: EmbedderConfig) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Its "Loading weights" bar would cut into the progress lines of whichever job or stack loads it.
+        transformers_logging.disable_progress_bar()
         path = str(packaged_minilm_path()) if config.model == PACKAGED_MINILM else config.model
         self.model = SentenceTransformer(path, device=config.device)
         self.name = config.vector_name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import ray
 from pydantic import Field
+from ray.util.annotations import RayDeprecationWarning
 from tqdm import tqdm
 
 from catalog.documents import (
@@ -145,18 +147,25 @@ def embedded_batches(
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     # Batches of similar length pad little: the encoder's cost follows the longest text in a batch.
     by_length = sorted(items, key=lambda item: len(item[1]))
-    dataset = ray.data.from_items([{"id": i, "text": t} for i, t in by_length]).map_batches(
-        EmbedBatch,
-        fn_constructor_kwargs={
-            "configs": [c.model_dump() for c in configs],
-            "openai_api_key": key,
-            "openai_base_url": settings.openai_base_url,
-        },
-        batch_size=config.batch_size,
-        compute=ray.data.ActorPoolStrategy(min_size=config.min_actors, max_size=config.max_actors),
-        num_cpus=config.num_cpus_per_actor,
-        num_gpus=config.num_gpus_per_actor,
-    )
+    with warnings.catch_warnings():
+        # Ray Data hands its actors an object-store argument, which Ray says (at error level, on the
+        # console) cannot survive an actor restart (ray-project/ray#57733): no restarts then; a crashed
+        # actor fails the run and the scheduler's retry policy runs it again. `max_restarts` is only
+        # taken through the remote args that Ray 2.64 drops (Ray is pinned at 2.60): its warning is ours.
+        warnings.simplefilter("ignore", RayDeprecationWarning)
+        dataset = ray.data.from_items([{"id": i, "text": t} for i, t in by_length]).map_batches(
+            EmbedBatch,
+            fn_constructor_kwargs={
+                "configs": [c.model_dump() for c in configs],
+                "openai_api_key": key,
+                "openai_base_url": settings.openai_base_url,
+            },
+            batch_size=config.batch_size,
+            compute=ray.data.ActorPoolStrategy(min_size=config.min_actors, max_size=config.max_actors),
+            num_cpus=config.num_cpus_per_actor,
+            num_gpus=config.num_gpus_per_actor,
+            max_restarts=0,
+        )
     yield from dataset.iter_batches(batch_size=config.write_batch_size, batch_format="numpy")
 
 

@@ -19,7 +19,7 @@ import sys
 import ray
 from pydantic import SecretStr
 
-from common.embedded import start_stack_ray
+from common.embedded import stack_file, start_stack_ray, stop_started_postgres
 from common.job_submission import wait_for_job_agent
 from common.settings import Settings, get_settings
 from ray_jobs import (
@@ -38,9 +38,21 @@ from serve_app.main import serve_api
 
 def main() -> int:
     settings = with_admin_token(get_settings())
-    serve_config = SearchAppConfig.from_yaml(settings.serve_config)
-    with step("start Ray" + (f" at {settings.ray_address}" if settings.ray_address else " (local)")):
-        start_stack_ray(settings, reserved_cpus=serve_config.reserved_cpus())
+    started_ray = False
+    try:
+        serve_config = SearchAppConfig.from_yaml(settings.serve_config)
+        where = f" at {settings.ray_address}" if settings.ray_address else " (local)"
+        with step("start Ray" + where):
+            started_ray = start_stack_ray(settings, reserved_cpus=serve_config.reserved_cpus())
+        return run_stack(settings, serve_config)
+    except KeyboardInterrupt:  # Ctrl-C before the API was up
+        return 130
+    finally:
+        stop_stack(settings, started_ray)
+
+
+def run_stack(settings: Settings, serve_config: SearchAppConfig) -> int:
+    """The pipeline on the stack's Ray, then the API until Ctrl-C."""
     with step("catalog ETL"):
         report = catalog_etl.run(
             catalog_etl.CatalogEtlConfig(source=settings.feeds_uri, feeds_config=settings.feeds_config),
@@ -75,6 +87,20 @@ def main() -> int:
     say(f"▶ serving on http://{settings.host}:{settings.port} (docs at /docs); Ctrl-C stops")
     serve_api(settings, serve_config)
     return 0
+
+
+def stop_stack(settings: Settings, started_ray: bool) -> None:
+    """Ctrl-C: stop what this run started, line by line. Its own Ray takes with it the API, the scheduler,
+    the index syncer and the change-stream consumers (all actors there); a Ray it joined is left as is."""
+    say("■ stopping what this run started …")
+    if started_ray:
+        ray.shutdown()
+        stack_file(settings).unlink(missing_ok=True)
+        say("  ✓ stopped Ray (local): the API, scheduler, index syncer and change streams with it")
+    elif ray.is_initialized():
+        say(f"  Ray at {ray.get_runtime_context().gcs_address} was running before this run: left running")
+    for directory in stop_started_postgres():
+        say(f"  ✓ stopped Postgres ({directory})")
 
 
 def with_admin_token(settings: Settings) -> Settings:

@@ -15,6 +15,8 @@ def quiet_ray_data() -> None:
 
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # It warns, once per process, that the bars are off: they are, on purpose.
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
 
 
 def say(message: str) -> None:

@@ -13,7 +13,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
+from common.embedded import ensure_runtime_dir
 from common.settings import Settings
+
+ensure_runtime_dir()  # pgserver's lock folder, here as in every process the platform starts
 
 if TYPE_CHECKING:
     from models.embedders import SentenceTransformerEmbedder
@@ -73,9 +76,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_server(data_dir: Path) -> Iterator[str]:
     """A real PostgreSQL 16 (pgserver) in a temp dir, stopped at the end of the session."""
-    import pgserver
+    from common.embedded import import_pgserver
 
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = import_pgserver().get_server(data_dir / "postgres", cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
 

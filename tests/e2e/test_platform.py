@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from catalog.sample_data import write_sample
+from common.embedded import running_stack_address, stack_file
 from common.settings import PROJECT_ROOT, Settings
 from tests.change_streams.conftest import produce
 from tests.conftest import ERP_TOKEN, free_port, new_database
@@ -284,12 +285,13 @@ def stack(
         wait_for("the stack serving", healthy, 420, stack)
         yield stack
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, as a user stops `make run`
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        if process.poll() is None:  # the last test stops it as a user does; this is for a failed run
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
 
 
 def run_job(stack: Stack, name: str) -> int:
@@ -468,3 +470,20 @@ def assert_a_submitted_job_reaches_the_stack(stack: Stack) -> None:
     with stack.db() as conn:
         after = conn.execute("SELECT count(*) FROM job_runs WHERE job = 'catalog_etl'").fetchone()
     assert before is not None and after == (before[0] + 1,)
+
+
+# What `make run` printed that is neither our progress nor a real problem (issue: a new user's console).
+NOISE = ("core_worker.cc", "RuntimeDirWarning", "Progress bars disabled", "Loading weights", "Logging error")
+
+
+def test_ctrl_c_stops_what_the_stack_started_and_its_output_is_ours(stack: Stack) -> None:
+    """Last: Ctrl-C, as a user stops `make run`; its Ray (and every actor and replica in it) is gone, and
+    it said so."""
+    os.killpg(stack.process.pid, signal.SIGINT)
+    assert stack.process.wait(timeout=120) in (0, 130)
+    output = stack.log.read_text(encoding="utf-8", errors="replace")
+    assert "■ stopping what this run started" in output
+    assert "✓ stopped Ray (local)" in output
+    assert running_stack_address(stack.settings) is None
+    assert not stack_file(stack.settings).exists()
+    assert not [noise for noise in NOISE if noise in output], output[-3000:]
