@@ -78,6 +78,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 bench: $(INSTALLED) $(FEEDS)/.complete
 	$(PY) -m scripts.bench --feeds $(FEEDS)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from catalog.identity import brand_alias_index
 from catalog.units import UNITS, DecimalStyle
-from common.schemas import Category
+from kernel.schemas import Category
 
 # The kind of value each canonical field holds; a kind named after a unit dimension takes units.
 RECORD_FIELDS = {

@@ -11,6 +11,8 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 
+from kernel.text import strip_accents
+
 # Fixed forever: changing it would give every product a new id.
 PRODUCT_NAMESPACE = uuid.UUID("6f1d7c1e-52b4-4a51-9a39-2a0c3e6b9d11")
 
@@ -25,17 +27,10 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _MODEL_SEPARATORS = re.compile(r"[\s_\-‐‑‒–—―]+")
 
 
-def _ascii_fold(text: str) -> str:
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def brand_key(raw: str) -> str:
     """Matching key of a brand: accents, case, punctuation, factory locations `(Qidong)` and legal suffixes
     (`Inc.`, `Co., Ltd.`, `Ltda`) removed. `Canadian Solar Inc.` → `canadian solar`."""
-    text = _ascii_fold(raw).casefold()
+    text = strip_accents(raw).casefold()
     text = _DELETED_MARKS.sub("", _PARENTHESISED.sub(" ", text))
     text = _NOT_ALNUM.sub(" ", text).strip()
     return _TRAILING_LEGAL.sub("", " " + text).strip() or text
@@ -65,7 +60,7 @@ def normalize_model(raw: str) -> str:
     """Upper case, accents folded, each run of spaces/underscores/dashes → one hyphen.
 
     `cs6w 550ms` → `CS6W-550MS`."""
-    text = (raw if raw.isascii() else _ascii_fold(unicodedata.normalize("NFKC", raw))).upper()
+    text = (raw if raw.isascii() else strip_accents(unicodedata.normalize("NFKC", raw))).upper()
     return _MODEL_SEPARATORS.sub("-", text).strip("-")
 
 

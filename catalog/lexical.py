@@ -9,12 +9,12 @@ are folded, model codes stay whole next to their parts, and quantities with unit
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from common.vectors.base import SparseVector
+from kernel.text import fold
+from kernel.vectors import SparseVector
 
 # Light on purpose: words like "sem" (without) or "solar" carry meaning in a product query.
 STOPWORDS = frozenset(
@@ -59,7 +59,6 @@ WORD = r"[a-z0-9]+(?:[-/_.][a-z0-9]+)*"
 _QUANTITY_RE = re.compile(_QUANTITY)
 _TOKEN_RE = re.compile(rf"{_QUANTITY}|(?P<word>{WORD})")
 _CODE_SEPARATORS_RE = re.compile(r"[-/_.]")
-_COMBINING_MARKS_RE = re.compile("[\u0300-\u036f]")  # the accents NFKD splits off: á → a + ´
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,6 @@ class Quantity:
     @property
     def term(self) -> str:
         return f"{self.value:.3f}".rstrip("0").rstrip(".") + self.unit
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents ("Módulo Monofásico" → "modulo monofasico"; "mm²" → "mm2")."""
-    if text.isascii():
-        return text.lower()
-    return _COMBINING_MARKS_RE.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
 def _parse_number(written: str, kilo_unit: bool) -> float | None:

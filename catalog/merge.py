@@ -14,7 +14,7 @@ from typing import Any
 
 from catalog.feed_readers import RejectCode
 from catalog.identity import product_id
-from common.schemas import FeedRecord, Offer, Product, RejectedRow
+from kernel.schemas import FeedRecord, Offer, Product, RejectedRow
 
 
 def row_hash(values: Mapping[str, Any]) -> str:

@@ -7,7 +7,6 @@ needs and refuses repeated SKUs. Every refusal says why, and nothing raises.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +25,8 @@ from catalog.units import (
     parse_money_brl,
     parse_phases,
 )
-from common.schemas import Category, FeedRecord, RejectedRow
+from kernel.schemas import Category, FeedRecord, RejectedRow
+from kernel.text import fold
 
 # What downstream needs to use a product at all: sizing, DC/AC ratio, phase match, storage.
 REQUIRED_SPECS = {
@@ -46,8 +46,7 @@ class RowError(Exception):
 
 @lru_cache(maxsize=4096)  # a feed repeats a handful of labels thousands of times
 def _label_key(label: object) -> str:
-    folded = unicodedata.normalize("NFKD", " ".join(str(label).split()).casefold())
-    return "".join(char for char in folded if not unicodedata.combining(char))
+    return fold(str(label))
 
 
 def _text(value: object) -> str:

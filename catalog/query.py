@@ -12,9 +12,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
-from catalog.lexical import STOPWORDS, WORD, fold, lexical_vector, quantities
-from common.schemas import CATEGORIES
-from common.vectors.base import PayloadFilter, SparseVector
+from catalog.lexical import STOPWORDS, WORD, lexical_vector, quantities
+from kernel.schemas import CATEGORIES
+from kernel.text import fold
+from kernel.vectors import PayloadFilter, SparseVector
 
 MAX_QUERY_CHARS = 512
 MAX_LIMIT = 100

@@ -19,9 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from catalog.lexical import WORD, fold
+from catalog.lexical import WORD
 from catalog.query import QueryPlan
-from common.vectors.base import Hit
+from kernel.text import fold
+from kernel.vectors import Hit
 
 _WORD_RE = re.compile(WORD)
 _HAS_DIGIT_RE = re.compile(r"\d")

@@ -8,8 +8,9 @@ the value. `UnknownUnitError` (a ValueError) says the number was fine but its un
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
+
+from kernel.text import fold
 
 DecimalStyle = Literal["comma", "dot"]
 Dimension = Literal[
@@ -116,8 +117,7 @@ def parse_phases(value: object) -> int:
     if isinstance(value, int | float) and not isinstance(value, bool) and value in _PHASES:
         return int(value)
     if isinstance(value, str):
-        folded = unicodedata.normalize("NFKD", value.strip().casefold())
-        word = "".join(char for char in folded if not unicodedata.combining(char))
+        word = fold(value)
         if word in _PHASE_WORDS:
             return _PHASE_WORDS[word]
     raise ValueError(f"not a number of phases: {value!r}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from common.schemas import Offer, Product, RejectedRow
+from kernel.schemas import Offer, Product, RejectedRow
 
 ProductRow = tuple[Product, str]  # product, row hash
 OfferRow = tuple[Offer, str, str]  # offer, source file, row hash

@@ -24,8 +24,8 @@ from typing import TextIO
 from pydantic import SecretStr
 from pythonjsonlogger.json import JsonFormatter
 
-from common.pii import redact as redact_personal
 from common.settings import Settings, get_settings
+from kernel.pii import redact as redact_personal
 
 REDACTED = "[REDACTED]"
 _SECRET_PATTERNS = (
@@ -71,7 +71,7 @@ def secret_values(settings: Settings) -> frozenset[str]:
 
 class Redactor:
     """Secrets (the settings' values, bearer tokens, `sk-` keys, DSN passwords), then personal data
-    (CPF, CNPJ, e-mail, phone… as `common.pii` finds them) replaced by placeholders."""
+    (CPF, CNPJ, e-mail, phone… as `kernel.pii` finds them) replaced by placeholders."""
 
     def __init__(self, secrets: frozenset[str] = frozenset()) -> None:
         # Longest first, so a secret that contains another is replaced whole.

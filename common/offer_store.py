@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 
 
 def catalog_with_offers(

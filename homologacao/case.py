@@ -81,7 +81,7 @@ INMETRO_SPEC_KEYS = ("inmetro_registro", "inmetro_registration", "inmetro")
 def equipment_from_specs(
     product_id: str, category: str, brand: str, model: str, specs: Mapping[str, Any]
 ) -> Equipment:
-    """The canonical spec keys of `common.schemas.FeedRecord`, plus the Inmetro registration."""
+    """The canonical spec keys of `kernel.schemas.FeedRecord`, plus the Inmetro registration."""
     phases = as_number(specs.get("phases"))
     inmetro = next((str(specs[key]).strip() for key in INMETRO_SPEC_KEYS if specs.get(key)), None)
     return Equipment(

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from solar.text import fold
+from kernel.text import fold
 
 DocumentKind = Literal[
     "request_form",

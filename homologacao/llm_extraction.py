@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from homologacao.documents import Document, Evidence
 from homologacao.extraction import SPECS, Extracted, FieldName
-from models.chat import ChatMessage, ChatRequest, ChatResult
-from solar.text import alnum_key, fold
+from kernel.chat import ChatMessage, ChatRequest, ChatResult
+from kernel.text import fold
+from solar.text import alnum_key
 
 MAX_DOCUMENT_CHARS = 3000  # per document: a small local model has a small context
 SKIPPED_KINDS = ("id_document",)  # personal data and no field to find there

@@ -23,10 +23,10 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from common.pii import redact_messages
 from common.settings import Settings
 from common.yaml_config import YamlConfig
-from models.chat import ChatEngine, ChatMessage, ChatRequest, ChatResult
+from kernel.chat import ChatEngine, ChatMessage, ChatRequest, ChatResult
+from kernel.pii import redact_messages
 from models.fallback import DisabledEngine, FallbackChain
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine

@@ -17,18 +17,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from common.metrics import count_fallback
-from models.chat import ChatEngine, ChatRequest, ChatResult, EngineFailure, EngineUnavailable
+from kernel.chat import (
+    AllEnginesFailed,
+    ChatEngine,
+    ChatRequest,
+    ChatResult,
+    EngineFailure,
+    EngineUnavailable,
+)
 
 logger = logging.getLogger(__name__)
-
-
-class AllEnginesFailed(Exception):
-    """No engine answered; `failures` lists each one's reason, in chain order."""
-
-    def __init__(self, failures: Sequence[EngineFailure]) -> None:
-        self.failures = list(failures)
-        summary = "; ".join(f"{f.engine}: {f.reason}" for f in self.failures)
-        super().__init__(summary or "no chat engine configured")
 
 
 class DisabledEngine:

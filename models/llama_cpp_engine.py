@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.chat import ChatRequest, ChatResult, EngineUnavailable
+from kernel.chat import ChatRequest, ChatResult, EngineUnavailable
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

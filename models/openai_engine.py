@@ -19,7 +19,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from models.chat import ChatRequest, ChatResult, EngineUnavailable
+from kernel.chat import ChatRequest, ChatResult, EngineUnavailable
 
 
 class OpenAICompatibleConfig(BaseModel):

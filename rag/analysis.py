@@ -24,8 +24,8 @@ from functools import lru_cache
 import snowballstemmer
 
 from catalog.lexical import term_index
-from common.vectors.base import SparseVector
-from rag.text import fold
+from kernel.text import fold
+from kernel.vectors import SparseVector
 
 # Stored with every point: a change here re-indexes the knowledge collections' lexical side.
 ANALYZER_VERSION = "pt-snowball-bm25-2"

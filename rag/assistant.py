@@ -25,11 +25,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from catalog.lexical import lexical_vector
-from common.pii import redact, redact_context
-from common.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
-from common.vectors.base import Hit, SearchRequest, SparseVector
-from models.chat import ChatMessage, ChatRequest, EngineFailure
-from models.fallback import AllEnginesFailed, FallbackChain
+from kernel.chat import AllEnginesFailed, ChatChain, ChatMessage, ChatRequest, EngineFailure
+from kernel.pii import redact, redact_context
+from kernel.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
+from kernel.vectors import Hit, SearchRequest, SparseVector
 from rag.analysis import query_terms, query_vector, terms
 from rag.answer import DONT_KNOW_ANSWER, Answer, grounded_answer
 from rag.extractive import Extract, extract
@@ -175,7 +174,7 @@ class HelioAssistant:
         *,
         embed: EmbedQuery,
         index: KnowledgeIndex,
-        chain: FallbackChain,
+        chain: ChatChain,
         options: AssistantOptions,
         vocabulary: VocabularyCache,
         calculator: Calculator | None = None,

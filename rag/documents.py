@@ -17,7 +17,7 @@ from typing import Literal
 
 import pypdf
 
-from common.schemas import DOCUMENT_COLLECTIONS
+from kernel.schemas import DOCUMENT_COLLECTIONS
 
 RejectReason = Literal["unsupported_extension", "empty_file", "bad_encoding", "unreadable_pdf", "no_text"]
 Format = Literal["markdown", "html", "text", "pdf"]

@@ -16,12 +16,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
+from kernel.text import fold
 from rag.analysis import query_terms, terms
 from rag.answer import Answer, Citation, citation
 from rag.passages import Passage
 from rag.questions import QuestionType, question_type, wants_products
-from rag.text import fold
 
 MAX_PASSAGES = 4  # the best passages the sentences come from
 MAX_PRODUCTS = 3  # products and offers listed for a question about products

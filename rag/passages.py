@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Passage:
-    collection: str  # one of common.schemas.KNOWLEDGE_COLLECTIONS
+    collection: str  # one of kernel.schemas.KNOWLEDGE_COLLECTIONS
     id: str  # the point id in that collection
     title: str
     source: str  # document path or URL, or the catalog record it came from

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 
 PASSAGE_NAMESPACE = uuid.UUID("0b8d3f6e-2a41-4c7b-8e59-7d7a1c9e4f20")
 INDEX_STATE_FIELDS = ("content_hash", "catalog_hash")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection
 from typing import Literal
 
-from rag.text import fold
+from kernel.text import fold
 
 QuestionType = Literal["percentage", "deadline", "quantity", "yes_no", "definition", "procedure", "other"]
 Figure = Literal[

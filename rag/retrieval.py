@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from common.schemas import CATALOG_COLLECTION
+from kernel.schemas import CATALOG_COLLECTION
 from rag.passages import Passage
 from rag.pricing import brl
 

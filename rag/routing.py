@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from common.schemas import (
+from kernel.schemas import (
     CATALOG_COLLECTION,
     PRICING_COLLECTION,
     REGULATORY_COLLECTION,
     SALES_COLLECTION,
     TECHNICAL_COLLECTION,
 )
-from rag.text import fold
+from kernel.text import fold
 
 Intent = Literal["product", "price", "sizing", "payback", "regulatory", "technical", "sales", "general"]
 

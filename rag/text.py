@@ -1,14 +1,6 @@
-"""Folded text for matching what people write: accents, case and spacing never decide a match."""
+"""Text shown to people: passages and answers cut to a length at a word."""
 
 from __future__ import annotations
-
-import unicodedata
-
-
-def fold(text: str) -> str:
-    """`  Preço  DELE? ` → `preco dele?`: accents and case dropped, runs of spaces collapsed."""
-    plain = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
-    return " ".join(plain.casefold().split())
 
 
 def shorten(text: str, limit: int) -> str:

@@ -25,9 +25,9 @@ from catalog.merge import diff_catalog, merge_feed_records, offer_hash, product_
 from catalog.parsing import parse_feed_file
 from common import catalog_store, postgres
 from common.embedded import init_ray
-from common.schemas import FeedRecord, RejectedRow
 from common.settings import Settings, get_settings
 from common.storage import ObjectStore, object_store
+from kernel.schemas import FeedRecord, RejectedRow
 from ray_jobs.progress import quiet_ray_data, say, step, table
 from ray_jobs.runner import job_run
 

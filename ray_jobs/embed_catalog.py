@@ -34,11 +34,11 @@ from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
 from common.embedded import init_ray
 from common.metrics import observe_embedding
-from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings, get_settings
-from common.vectors import CollectionSpec, VectorPoint, VectorStore
 from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
+from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
+from kernel.vectors import CollectionSpec, VectorPoint, VectorStore
 from models.embedders import OPENAI_SMALL, Embedder, EmbedderConfig, load_embedder
 from ray_jobs.progress import quiet_ray_data, say, step
 from ray_jobs.runner import job_run

@@ -35,11 +35,11 @@ from common.embedded import (
     long_lived_actor,
     postgres_dsn,
 )
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from common.settings import Settings, get_settings
-from common.vectors import VectorStore
 from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
+from kernel.vectors import VectorStore
 from ray_jobs.background import BackgroundLoop, stop_or_show
 from ray_jobs.embed_catalog import EmbedJobConfig, embedder_configs
 from ray_jobs.knowledge_bases import OfferKey, sync_pricing

@@ -37,12 +37,12 @@ from catalog.lexical import lexical_vector
 from common import catalog_store, document_store, offer_store, postgres
 from common.document_store import DocumentReject
 from common.embedded import init_ray, postgres_dsn
-from common.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
 from common.settings import Settings, get_settings
 from common.storage import ObjectStore, object_store
-from common.vectors import CollectionSpec, VectorPoint, VectorStore
 from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
+from kernel.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
+from kernel.vectors import CollectionSpec, VectorPoint, VectorStore
 from models.embedders import Embedder, EmbedderConfig, load_embedder
 from rag import chunking, pricing
 from rag.analysis import document_vector

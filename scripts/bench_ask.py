@@ -19,7 +19,7 @@ import yaml
 from ray import serve
 
 from common.settings import PROJECT_ROOT, Settings
-from models.chat import ChatMessage, ChatRequest
+from kernel.chat import ChatMessage, ChatRequest
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
 from scripts.bench import percentiles
 from serve_app.app import build_search_app

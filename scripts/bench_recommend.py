@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from catalog.sample_data.merged import merged_sample
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 from scripts.bench import percentiles
 from serve_app.recommend import KitRecommender
 from serve_app.recommend_models import RecommendRequest

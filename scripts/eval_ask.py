@@ -48,8 +48,9 @@ import yaml
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from common.settings import PROJECT_ROOT
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
+from kernel.text import fold
 from rag.answer import DONT_KNOW
 from rag.assistant import (
     CALCULATION,
@@ -60,7 +61,6 @@ from rag.assistant import (
 )
 from rag.passages import Passage
 from rag.relevance import FEATURES, RelevanceGate
-from rag.text import fold
 
 QUESTIONS = PROJECT_ROOT / "rag" / "eval" / "questions.yaml"
 PRODUCT_COLLECTIONS = (CATALOG_COLLECTION, PRICING_COLLECTION)
@@ -302,7 +302,7 @@ def main() -> int:
     from common.embedded import init_ray
     from common.settings import Settings
     from common.vectors.edge import EdgeVectorStore
-    from models.chat import ChatEngine
+    from kernel.chat import ChatEngine
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from models.fallback import FallbackChain
     from ray_jobs import catalog_etl, embed_catalog, knowledge_bases

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
-from common.schemas import Category
+from kernel.schemas import Category
 from rag.assistant import HelioAssistant
 from serve_app.admin import AdminService
 from serve_app.admin import routes as admin_routes

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from catalog.query import MAX_QUERY_CHARS, SearchParams
-from common.schemas import CATALOG_COLLECTION
+from kernel.schemas import CATALOG_COLLECTION
 from models.fallback import FallbackChain
 from rag.assistant import (
     AskQuestion,

@@ -18,12 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kernel.text import fold
 from rag.assistant import NO_CONSUMPTION, Calculation
 from rag.passages import Passage
 from rag.pricing import brl
 from rag.questions import COMPATIBILITY, QUOTE, Figure
 from rag.routing import MODEL_CODE
-from rag.text import fold
 from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.quote import CartItem, QuoteRequest, QuoteResponse, quote_cart
 from serve_app.recommend import KitRecommender

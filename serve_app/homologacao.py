@@ -17,11 +17,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import ValidationError
 
-from common.schemas import Offer, Product
 from homologacao.case import Case, Equipment, equipment_from_specs
 from homologacao.check import CheckResult, check_package, read_package
 from homologacao.config import HomologacaoConfig
 from homologacao.llm_extraction import ChatLike
+from kernel.schemas import Offer, Product
 from serve_app.errors import DependencyUnavailable, ErrorBody, InvalidRequest
 
 CatalogLoader = Callable[[], tuple[list[Product], list[Offer]]]

@@ -14,8 +14,8 @@ from typing import Any
 import ray.exceptions
 from ray.actor import ActorHandle
 
-from common.schemas import CATALOG_COLLECTION
-from common.vectors.base import Hit, SearchRequest, VectorStore
+from kernel.schemas import CATALOG_COLLECTION
+from kernel.vectors import Hit, SearchRequest, VectorStore
 from serve_app.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)

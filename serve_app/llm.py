@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from common.settings import Settings
-from models.chat import ChatEngine, ChatRequest, ChatResult, EngineUnavailable
+from kernel.chat import ChatEngine, ChatRequest, ChatResult, EngineUnavailable
 from models.chat_engines import ChatChainConfig, build_engine
 from models.fallback import FallbackChain
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine, packaged_smollm2_path

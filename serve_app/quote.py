@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kernel.text import fold
 from serve_app.errors import InvalidRequest, NotFound
 from serve_app.recommend import KitRecommender, sizing_view
 from serve_app.recommend_models import (
@@ -24,7 +25,6 @@ from serve_app.recommend_models import (
 from solar import GridConnection, size_system
 from solar.compatibility import Compatibility, NotAnAnchor, compatible_with
 from solar.quote import CartReview, QuoteNeed, UnknownProducts, review_cart
-from solar.text import fold
 
 MAX_CART_LINES = 100
 MAX_COMPATIBLE = 50

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 from serve_app.errors import DependencyUnavailable, InvalidRequest
 from serve_app.recommend_models import (
     DEFAULT_ROOF_TYPE,

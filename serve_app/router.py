@@ -16,11 +16,11 @@ from psycopg.rows import dict_row
 from common.catalog_store import catalog_version, offer_change_backlog
 from common.embedded import postgres_dsn
 from common.offer_store import catalog_with_offers
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from common.settings import Settings
 from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
 from common.vectors.owner import vector_index
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from serve_app.admin import AdminService, trigger_through_scheduler
 from serve_app.api import create_search_api
 from serve_app.ask import build_assistant

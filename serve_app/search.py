@@ -9,8 +9,8 @@ from typing import Protocol
 
 from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
 from catalog.ranking import SearchResult, rank
-from common.schemas import LEXICAL_VECTOR
-from common.vectors.base import Hit, PayloadFilter, SearchRequest
+from kernel.schemas import LEXICAL_VECTOR
+from kernel.vectors import Hit, PayloadFilter, SearchRequest
 from serve_app.errors import InvalidRequest
 
 EmbedQuery = Callable[[str], Awaitable[list[float]]]

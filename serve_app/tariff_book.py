@@ -11,10 +11,10 @@ import csv
 from datetime import date
 from pathlib import Path
 
+from kernel.text import fold
 from solar import ResidentialTariff, parse_tariff_rows, residential_tariffs
 from solar.parameters import DATA_DIR as SOLAR_DATA_DIR
 from solar.tariffs import TariffRow, is_residential_conventional, normalize_cnpj
-from solar.text import fold
 
 TARIFF_SAMPLE_FILE = SOLAR_DATA_DIR / "tarifas-amostra.csv"
 DEFAULT_UTILITY_FILE = Path(__file__).resolve().parent / "data" / "distribuidora-padrao-uf.csv"

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.text import fold
 from solar.offers import CatalogItem, Listing, usable_listing
-from solar.text import alnum_key, fold
+from solar.text import alnum_key
 
 
 @dataclass(frozen=True)

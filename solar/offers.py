@@ -1,6 +1,6 @@
 """What the kit composer is given: catalog products with their offers, and the usable offers of each.
 
-Items are `CatalogItem`s, or plain dicts with the canonical spec keys of `common.schemas` and either an
+Items are `CatalogItem`s, or plain dicts with the canonical spec keys of `kernel.schemas` and either an
 `offers` list or the flat fields (`price_brl`, `stock`, `lead_time_days`) of a single offer.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 
 
 class OfferTerms(BaseModel):
@@ -48,7 +48,7 @@ class CatalogItem(BaseModel):
 
 
 def catalog_items(products: Iterable[Product], offers: Iterable[Offer]) -> list[CatalogItem]:
-    """The catalog's stored products and offers (common.schemas) joined into CatalogItems."""
+    """The catalog's stored products and offers (kernel.schemas) joined into CatalogItems."""
     by_product: dict[str, list[OfferTerms]] = {}
     for offer in offers:
         terms = OfferTerms.model_validate(offer.model_dump(include=set(OfferTerms.model_fields)))

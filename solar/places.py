@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from kernel.text import fold
 from solar.parameters import DATA_DIR, UFS
-from solar.text import fold
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 HEADER = ("ID", "LON", "LAT", "NAME", "CLASS", "STATE", "ANNUAL", *MONTHS)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from solar.text import fold
+from kernel.text import fold
 
 COLUMNS = (
     "DatGeracaoConjuntoDados", "DscREH", "SigAgente", "NumCNPJDistribuidora", "DatInicioVigencia",

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from common.schemas import Category
+from kernel.schemas import Category
 
 Range = tuple[float, float]
 

@@ -9,7 +9,7 @@ from catalog.feeds import files_for, load_feeds
 from catalog.merge import MergedCatalog, merge_feed_records
 from catalog.parsing import parse_feed_file
 from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
-from common.schemas import FeedRecord
+from kernel.schemas import FeedRecord
 
 
 def merged_sample(out: Path, *, seed: int = 42, products: int | None = None) -> MergedCatalog:

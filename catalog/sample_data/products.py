@@ -11,7 +11,7 @@ from catalog.sample_data.cec import CecItem, cec_inverters, cec_modules
 from catalog.sample_data.families import SYNTHETIC, hybrid_inverters
 from catalog.sample_data.kits import compose_kits
 from catalog.sample_data.market import Market, SampleProduct
-from common.schemas import Category
+from kernel.schemas import Category
 
 
 def _priced(rng: random.Random, market: Market, category: Category, item: CecItem) -> SampleProduct:

@@ -1,21 +1,3 @@
-"""Vector store interface and its backends (Qdrant Edge in-process, Qdrant server via qdrant-client)."""
-
-from common.vectors.base import (
-    CollectionSpec,
-    Hit,
-    PayloadFilter,
-    SearchRequest,
-    SparseVector,
-    VectorPoint,
-    VectorStore,
-)
-
-__all__ = [
-    "CollectionSpec",
-    "Hit",
-    "PayloadFilter",
-    "SearchRequest",
-    "SparseVector",
-    "VectorPoint",
-    "VectorStore",
-]
+"""The vector index's backends: Qdrant Edge in-process (`edge`), a Qdrant server (`server`), the owner actor
+that serialises access to an Edge shard (`owner`), and the factory that picks one (`factory`). The
+interface they implement and its types are the kernel's (`kernel.vectors`)."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import qdrant_edge as edge
 
-from common.vectors.base import (
+from kernel.vectors import (
     CollectionSpec,
     FilterVocabulary,
     Hit,

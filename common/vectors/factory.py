@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.settings import Settings
-from common.vectors.base import VectorStore
+from kernel.vectors import VectorStore
 
 
 def open_vector_store(settings: Settings) -> VectorStore:

@@ -19,8 +19,8 @@ from ray.actor import ActorHandle
 
 from common.embedded import RAY_NAMESPACE, long_lived_actor
 from common.settings import Settings
-from common.vectors.base import CollectionSpec, Hit, SearchRequest, VectorPoint
 from common.vectors.factory import open_vector_store
+from kernel.vectors import CollectionSpec, Hit, SearchRequest, VectorPoint
 
 ACTOR_NAME = "helio-vector-index"
 # Threads serving calls at once: searches release the GIL inside the engine, so they run in

@@ -8,7 +8,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from common.vectors.base import (
+from kernel.vectors import (
     CollectionSpec,
     FilterVocabulary,
     Hit,

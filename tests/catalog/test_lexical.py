@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.lexical import Quantity, fold, lexical_vector, quantities, term_index, terms
+from catalog.lexical import Quantity, lexical_vector, quantities, term_index, terms
+from kernel.text import fold
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.merge import diff_catalog, merge_feed_records, offer_hash, product_hash
-from common.schemas import FeedRecord
+from kernel.schemas import FeedRecord
 
 
 def listing(distributor: str, sku: str, brand: str, model: str, **overrides: object) -> FeedRecord:

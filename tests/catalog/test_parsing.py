@@ -20,7 +20,7 @@ import catalog
 from catalog.feeds import DistributorFeed, FeedsFile, files_for, load_feeds
 from catalog.parsing import parse_feed_file
 from catalog.sample_data.render import header_order
-from common.schemas import FeedRecord, RejectedRow
+from kernel.schemas import FeedRecord, RejectedRow
 
 FEEDS_YAML = Path(catalog.__file__).parent / "feeds.yaml"
 FEEDS = {feed.name: feed for feed in load_feeds(FEEDS_YAML)}

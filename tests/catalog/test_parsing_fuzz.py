@@ -26,8 +26,8 @@ from catalog.parsing import parse_feed_file
 from catalog.sample_data.render import header_order
 from common import postgres
 from common.catalog_store import record_rejects
-from common.schemas import FeedRecord, RejectedRow
 from common.settings import Settings
+from kernel.schemas import FeedRecord, RejectedRow
 from tests.catalog.test_parsing import (
     ATLAS_MODULE,
     ATLAS_STRUCTURE,

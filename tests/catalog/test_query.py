@@ -8,7 +8,7 @@ import pytest
 
 from catalog.lexical import lexical_vector
 from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
-from common.vectors.base import PayloadFilter
+from kernel.vectors import PayloadFilter
 
 BRANDS = ["Canadian Solar", "JA Solar", "Growatt", "Deye", "Hoymiles", "BYD", "Intelbras", "Solar Group"]
 

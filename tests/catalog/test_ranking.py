@@ -8,7 +8,7 @@ import pytest
 
 from catalog.query import QueryPlan, SearchParams, plan_query
 from catalog.ranking import RankingWeights, SearchResult, rank
-from common.vectors.base import Hit
+from kernel.vectors import Hit
 
 BRANDS = ["Canadian Solar", "Growatt", "Deye"]
 

@@ -13,7 +13,7 @@ from catalog.identity import product_id
 from catalog.parsing import parse_feed_file
 from catalog.sample_data import DEFAULT_FEEDS_CONFIG, SampleManifest, write_sample
 from catalog.sample_data.__main__ import main
-from common.schemas import CATEGORIES, FeedRecord, RejectedRow
+from kernel.schemas import CATEGORIES, FeedRecord, RejectedRow
 
 # Reject reason code each planted defect must produce.
 DEFECT_CODES = {

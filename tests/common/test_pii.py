@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from common.pii import redact, redact_context, redact_messages, valid_cnpj, valid_cpf
+from kernel.pii import redact, redact_context, redact_messages, valid_cnpj, valid_cpf
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,6 @@ from common.catalog_store import (
 )
 from common.document_store import DocumentReject, record_document_rejects
 from common.offer_store import catalog_with_offers
-from common.schemas import Offer, Product, RejectedRow
 from common.settings import PROJECT_ROOT, Settings
 from common.tariff_store import (
     record_tariff_rejects,
@@ -40,6 +39,7 @@ from common.tariff_store import (
     residential_tariffs_in_force,
     upsert_tariff_rows,
 )
+from kernel.schemas import Offer, Product, RejectedRow
 from models.embedders import SentenceTransformerEmbedder
 from serve_app.limits import LimitsOptions
 from serve_app.recommend import KitRecommender

@@ -14,7 +14,8 @@ import pytest
 import ray
 
 from common.settings import Settings
-from common.vectors.base import (
+from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
+from kernel.vectors import (
     CollectionSpec,
     PayloadFilter,
     SearchRequest,
@@ -22,7 +23,6 @@ from common.vectors.base import (
     VectorPoint,
     VectorStore,
 )
-from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
 
 DIM = 8
 

@@ -16,7 +16,10 @@ import pytest
 from qdrant_client import QdrantClient
 
 from common.settings import Settings
-from common.vectors.base import (
+from common.vectors.edge import EdgeVectorStore
+from common.vectors.factory import open_vector_store
+from common.vectors.server import QdrantServerVectorStore
+from kernel.vectors import (
     CollectionSpec,
     Hit,
     PayloadFilter,
@@ -25,9 +28,6 @@ from common.vectors.base import (
     VectorPoint,
     VectorStore,
 )
-from common.vectors.edge import EdgeVectorStore
-from common.vectors.factory import open_vector_store
-from common.vectors.server import QdrantServerVectorStore
 
 # The `:memory:` twin warns that payload indexes do nothing in it; the server path creates them anyway.
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from common import catalog_store, erp_store, postgres
-from common.schemas import Offer, Product
 from common.settings import Settings
+from kernel.schemas import Offer, Product
 from tests.conftest import ERP_TOKEN, new_database
 
 if TYPE_CHECKING:

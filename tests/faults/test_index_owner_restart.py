@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import ray
 
-from common.schemas import CATALOG_COLLECTION
 from common.vectors.owner import RemoteVectorStore, vector_index
+from kernel.schemas import CATALOG_COLLECTION
 from tests.faults.conftest import QUERIES, FaultsApi, SteadyLoad, figures, search_results, wait_for
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import pytest
 
 from common.settings import PROJECT_ROOT, Settings
 from common.vectors.edge import EdgeVectorStore
-from models.chat import ChatEngine
+from kernel.chat import ChatEngine
 from models.embedders import SentenceTransformerEmbedder
 from models.fallback import FallbackChain
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine

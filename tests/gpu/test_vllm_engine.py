@@ -17,7 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from models.chat import ChatMessage, ChatRequest
+from kernel.chat import ChatMessage, ChatRequest
 from models.fallback import FallbackChain
 from models.llm_ingress import KEY_VARIABLE
 from models.openai_engine import OpenAICompatibleEngine

@@ -8,8 +8,8 @@ import pytest
 
 from homologacao.documents import classified
 from homologacao.llm_extraction import extract_with_llm
+from kernel.text import fold
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine
-from solar.text import fold
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 

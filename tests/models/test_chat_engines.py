@@ -15,7 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 import models.chat_engines
 from common.settings import Settings
-from models.chat import ChatEngine, ChatMessage, ChatRequest
+from kernel.chat import ChatEngine, ChatMessage, ChatRequest
 from models.chat_engines import ChatChainConfig, RedactingEngine, build_chain, build_engine
 from models.fallback import DisabledEngine
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine

@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from models.chat import ChatMessage, ChatRequest, EngineUnavailable
+from kernel.chat import ChatMessage, ChatRequest, EngineUnavailable
 from models.llama_cpp_engine import LlamaCppConfig, LlamaCppEngine, packaged_smollm2_path
 
 pytestmark = pytest.mark.anyio

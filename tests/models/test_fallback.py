@@ -14,9 +14,16 @@ import pytest
 from pydantic import SecretStr
 
 from common.settings import Settings
-from models.chat import ChatMessage, ChatRequest, ChatResult, EngineFailure, EngineUnavailable
+from kernel.chat import (
+    AllEnginesFailed,
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    EngineFailure,
+    EngineUnavailable,
+)
 from models.chat_engines import ChatChainConfig, build_chain
-from models.fallback import AllEnginesFailed, DisabledEngine, FallbackChain
+from models.fallback import DisabledEngine, FallbackChain
 from models.openai_engine import OpenAICompatibleConfig
 from tests.openai_chat_stand_in import ChatStandIn
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from models.chat import ChatMessage, ChatRequest, EngineUnavailable
+from kernel.chat import ChatMessage, ChatRequest, EngineUnavailable
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
 from tests.openai_chat_stand_in import ANSWER_PREFIX, ChatStandIn
 

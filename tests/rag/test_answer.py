@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kernel.text import fold
 from rag.answer import (
     DONT_KNOW,
     DONT_KNOW_ANSWER,
@@ -14,7 +15,6 @@ from rag.answer import (
     grounded_answer,
 )
 from rag.passages import Passage
-from rag.text import fold
 
 FIO_B = Passage(
     collection="helio-regulatory",

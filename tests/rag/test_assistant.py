@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from common.schemas import REGULATORY_COLLECTION, SALES_COLLECTION
-from common.vectors.base import Hit, SearchRequest
-from models.chat import ChatRequest, ChatResult, EngineUnavailable
+from kernel.chat import ChatRequest, ChatResult, EngineUnavailable
+from kernel.schemas import REGULATORY_COLLECTION, SALES_COLLECTION
+from kernel.vectors import Hit, SearchRequest
 from models.fallback import FallbackChain
 from rag.answer import DONT_KNOW
 from rag.assistant import (

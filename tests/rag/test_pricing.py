@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 from rag.pricing import brl, passage_text, plan_pricing, pricing_passage, pricing_passages
 
 PRODUCT = Product(

@@ -18,8 +18,8 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from pydantic import ValidationError
 
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, SALES_COLLECTION
 from common.settings import PROJECT_ROOT
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, SALES_COLLECTION
 from models.llama_cpp_engine import packaged_smollm2_path
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.documents import Document, parse_document

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from common.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION, TECHNICAL_COLLECTION
+from kernel.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION, TECHNICAL_COLLECTION
 from rag.retrieval import RankedHit, catalog_text, fuse, to_passage
 
 DOC = {

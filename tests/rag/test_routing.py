@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.schemas import KNOWLEDGE_COLLECTIONS
+from kernel.schemas import KNOWLEDGE_COLLECTIONS
 from rag.routing import GENERAL_COLLECTIONS, MAX_COLLECTIONS, Intent, Route, route
 
 CAT, PRI, REG, TEC, SAL = (

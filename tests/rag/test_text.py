@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text import fold, shorten
+from kernel.text import fold
+from rag.text import shorten
 
 
 @pytest.mark.parametrize(

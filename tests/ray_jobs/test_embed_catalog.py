@@ -9,10 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from catalog.lexical import lexical_vector
-from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from common.settings import Settings
-from common.vectors import SearchRequest
 from common.vectors.edge import EdgeVectorStore
+from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
+from kernel.vectors import SearchRequest
 from models.embedders import OPENAI_SMALL, Embedder
 from ray_jobs import catalog_etl, embed_catalog
 from tests.openai_stand_in import FakeOpenAI

@@ -14,12 +14,12 @@ import pytest
 from common import catalog_store, erp_store, postgres
 from common import homologacao_store as store
 from common.erp_client import ErpClient, RetryPolicy
-from common.schemas import Offer, Product
 from common.settings import Settings
 from erp.records import ConsumerUnit, ErpOrder, OrderItem
 from homologacao.case import Equipment
 from homologacao.config import HomologacaoConfig
 from homologacao.samples import VARIANTS, default_system, variant_package
+from kernel.schemas import Offer, Product
 from ray_jobs import homologacao_ai as job
 from ray_jobs.homologacao_ai import JOB_NAME, HomologacaoJobConfig, run
 from tests.conftest import new_database

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from common import catalog_store, postgres
-from common.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from common.settings import Settings
 from common.vectors.edge import EdgeVectorStore
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from rag.pricing import brl, passage_id
 from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
 from ray_jobs.index_sync import apply_all_pending

@@ -15,7 +15,10 @@ from qdrant_client import QdrantClient
 
 from catalog.lexical import lexical_vector
 from common import postgres
-from common.schemas import (
+from common.settings import Settings
+from common.vectors.edge import EdgeVectorStore
+from common.vectors.server import QdrantServerVectorStore
+from kernel.schemas import (
     CATALOG_COLLECTION,
     LEXICAL_VECTOR,
     PRICING_COLLECTION,
@@ -23,10 +26,7 @@ from common.schemas import (
     SALES_COLLECTION,
     TECHNICAL_COLLECTION,
 )
-from common.settings import Settings
-from common.vectors import CollectionSpec, SearchRequest, VectorPoint, VectorStore
-from common.vectors.edge import EdgeVectorStore
-from common.vectors.server import QdrantServerVectorStore
+from kernel.vectors import CollectionSpec, SearchRequest, VectorPoint, VectorStore
 from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
 from ray_jobs import knowledge_bases
 from ray_jobs.embed_catalog import catalog_collection

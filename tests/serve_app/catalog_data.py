@@ -12,8 +12,8 @@ from typing import Any
 
 from catalog.documents import index_document, indexed_payload
 from catalog.lexical import lexical_vector
-from common.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
-from common.vectors import VectorPoint, VectorStore
+from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
+from kernel.vectors import VectorPoint, VectorStore
 from models.embedders import Embedder, EmbedderConfig
 from ray_jobs.embed_catalog import catalog_collection
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from common.schemas import CATALOG_COLLECTION
 from common.vectors.edge import EdgeVectorStore
+from kernel.schemas import CATALOG_COLLECTION
 from models.embedders import Embedder
 from models.fallback import FallbackChain
 from serve_app.admin import AdminService

@@ -14,10 +14,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from common.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION
 from common.settings import PROJECT_ROOT, Settings
 from common.vectors.edge import EdgeVectorStore
-from models.chat import ChatEngine
+from kernel.chat import ChatEngine
+from kernel.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION
 from models.chat_engines import RedactingEngine
 from models.embedders import SentenceTransformerEmbedder
 from models.fallback import DisabledEngine, FallbackChain

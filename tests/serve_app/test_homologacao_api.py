@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from common.schemas import Offer, Product
 from homologacao.case import Equipment, SystemLine, equipment_from_specs
 from homologacao.config import HomologacaoConfig
 from homologacao.samples import Package, SampleSystem, build_package, encrypted_pdf, pdf_bytes, system_for
+from kernel.schemas import Offer, Product
 from serve_app.api import create_search_api
 from serve_app.errors import install_error_handlers
 from serve_app.homologacao import HomologacaoService, ProductCatalog, routes

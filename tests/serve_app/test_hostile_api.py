@@ -24,8 +24,8 @@ from pydantic import SecretStr
 from schemathesis import GenerationMode
 
 from common.run_history import TriggerOutcome
-from common.schemas import Offer, Product
 from common.settings import Settings
+from kernel.schemas import Offer, Product
 from models.embedders import SentenceTransformerEmbedder
 from serve_app.admin import AdminService
 from serve_app.api import create_search_api

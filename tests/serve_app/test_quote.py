@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from common.schemas import Offer, Product
 from common.settings import Settings
+from kernel.schemas import Offer, Product
 from serve_app.errors import InvalidRequest, NotFound
 from serve_app.quote import QuoteRequest, QuoteResponse, compatible_products, quote_cart
 from serve_app.recommend import KitRecommender

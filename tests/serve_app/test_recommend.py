@@ -15,8 +15,8 @@ from ray import serve
 from catalog.merge import MergedCatalog
 from common import postgres
 from common.offer_store import catalog_with_offers
-from common.schemas import Offer, Product
 from common.settings import Settings
+from kernel.schemas import Offer, Product
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
 from serve_app.errors import DependencyUnavailable, InvalidRequest

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from common.schemas import Offer, Product
+from kernel.schemas import Offer, Product
 from solar.connection import GridConnection
 from solar.equipment import EquipmentIndex
 from solar.kit_options import KitNeed, KitOption, power_check

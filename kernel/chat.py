@@ -10,7 +10,7 @@ say why a fallback happened (see `models.fallback`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,6 +67,15 @@ class EngineUnavailable(Exception):
         self.reason = reason
 
 
+class AllEnginesFailed(Exception):
+    """No engine answered; `failures` lists each one's reason, in chain order."""
+
+    def __init__(self, failures: Sequence[EngineFailure]) -> None:
+        self.failures = list(failures)
+        summary = "; ".join(f"{f.engine}: {f.reason}" for f in self.failures)
+        super().__init__(summary or "no chat engine configured")
+
+
 class ChatEngine(Protocol):
     name: str
 
@@ -77,4 +86,12 @@ class ChatEngine(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[str]:
         """Text deltas as they are generated (an async generator: close it to stop generating).
         Raises `EngineUnavailable` when the engine cannot answer."""
+        ...
+
+
+class ChatChain(Protocol):
+    """Engines tried in order until one answers (`models.fallback.FallbackChain`)."""
+
+    async def generate(self, request: ChatRequest) -> ChatResult:
+        """The first answer an engine gave. Raises `AllEnginesFailed` with each engine's reason."""
         ...

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from rag.text import fold
+from kernel.text import fold
 
 PLACEHOLDERS: dict[str, str] = {
     "email": "[EMAIL]",
