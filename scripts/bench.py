@@ -170,10 +170,10 @@ async def http_latencies(url: str, clients: int, per_client: int) -> list[float]
 
 async def in_process_latencies(settings: Any, requests: int) -> list[float]:
     from catalog.query import SearchParams
+    from common.vectors.client import VectorIndexClient
     from common.vectors.owner import vector_index
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
-    from serve_app.index import VectorIndexClient
-    from serve_app.search import CatalogSearch
+    from services.search import CatalogSearch
 
     embedder = SentenceTransformerEmbedder(EmbedderConfig())
 
@@ -206,8 +206,8 @@ def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, chan
     from scripts.bench_recommend import bench_over_http
     from serve_app.app import build_search_app
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
-    from serve_app.recommend import KitRecommender
     from serve_app.router import load_catalog_from_postgres, load_tariffs_from_postgres
+    from services.recommend import KitRecommender
 
     serve.start(http_options={"host": "127.0.0.1", "port": settings.port})
     shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)

@@ -22,8 +22,8 @@ import httpx
 from catalog.sample_data.merged import merged_sample
 from kernel.schemas import Offer, Product
 from scripts.bench import percentiles
-from serve_app.recommend import KitRecommender
-from serve_app.recommend_models import RecommendRequest
+from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest
 
 CITIES = [("São Paulo", "SP"), ("Belo Horizonte", "MG"), ("Fortaleza", "CE"), ("Porto Alegre", "RS"),
           ("Manaus", "AM"), ("Brasília", "DF"), ("Salvador", "BA"), ("Curitiba", "PR")]  # fmt: skip

@@ -301,18 +301,18 @@ def main() -> int:
     from catalog.sample_data import write_sample
     from common.embedded import init_ray
     from common.settings import Settings
+    from common.vectors.client import LocalVectorIndex
     from common.vectors.edge import EdgeVectorStore
     from kernel.chat import ChatEngine
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from models.fallback import FallbackChain
     from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
     from ray_jobs.progress import quiet_ray_data, step
-    from serve_app.ask import build_assistant
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
-    from serve_app.index import LocalVectorIndex
-    from serve_app.recommend import KitRecommender
     from serve_app.router import load_catalog_from_postgres
-    from serve_app.search import CatalogSearch
+    from services.ask import build_assistant
+    from services.recommend import KitRecommender
+    from services.search import CatalogSearch
 
     items = load_questions("dev" if args.tune else args.split)[: args.limit]
     generate: GenerationPolicy = args.generate or ("off" if args.engine == "extractive" else "always")

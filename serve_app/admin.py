@@ -22,7 +22,8 @@ from pydantic import BaseModel, SecretStr
 from common import postgres, run_history
 from common.embedded import RAY_NAMESPACE
 from common.run_history import SCHEDULER_ACTOR, ScheduledRun, TriggerOutcome
-from serve_app.errors import DependencyUnavailable, ErrorBody
+from kernel.errors import DependencyUnavailable
+from serve_app.errors import ErrorBody
 
 TriggerJob = Callable[[str], Awaitable[TriggerOutcome]]
 

@@ -13,22 +13,23 @@ from pydantic import BaseModel, Field
 
 from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
 from catalog.ranking import SearchResult
+from kernel.errors import DependencyUnavailable
 from kernel.schemas import Category
 from rag.assistant import HelioAssistant
 from serve_app.admin import AdminService
 from serve_app.admin import routes as admin_routes
-from serve_app.ask import answer_question, ask_events
-from serve_app.ask_models import AskRequest, AskResponse
-from serve_app.errors import DependencyUnavailable, ErrorBody, install_error_handlers
-from serve_app.health import HealthCheck, HealthReport
-from serve_app.homologacao import HomologacaoService
+from serve_app.errors import ErrorBody, install_error_handlers
 from serve_app.homologacao import routes as homologacao_routes
 from serve_app.limits import LimitsOptions, RequestLimits
 from serve_app.observability import install_observability
-from serve_app.quote import MAX_COMPATIBLE, QuoteRequest, QuoteResponse, compatible_products, quote_cart
-from serve_app.recommend import KitRecommender
-from serve_app.recommend_models import RecommendRequest, RecommendResponse
-from serve_app.search import CatalogSearch
+from services.ask import answer_question, ask_events
+from services.ask_models import AskRequest, AskResponse
+from services.health import HealthCheck, HealthReport
+from services.homologacao import HomologacaoService
+from services.quote import MAX_COMPATIBLE, QuoteRequest, QuoteResponse, compatible_products, quote_cart
+from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest, RecommendResponse
+from services.search import CatalogSearch
 from solar.compatibility import Compatibility
 
 API_DESCRIPTION = """\

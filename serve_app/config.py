@@ -16,9 +16,8 @@ from common.settings import Settings
 from homologacao.config import HomologacaoConfig
 from models.chat_engines import ChatChainConfig
 from models.embedders import EmbedderConfig
-from rag.assistant import GenerationPolicy
-from rag.relevance import RelevanceGate
 from serve_app.limits import LimitsOptions
+from services.ask import AskOptions
 
 BUILDER_IMPORT_PATH = "serve_app.app:build_app"
 DEFAULT_SERVE_CONFIG: Path = Settings.model_fields["serve_config"].default
@@ -157,46 +156,6 @@ class EmbedderOptions(DeploymentOptions):
         if self.max_batch_size > self.max_ongoing_requests:
             raise ValueError("max_batch_size must not exceed max_ongoing_requests: such a batch never fills")
         return self
-
-
-class AskOptions(StrictModel):
-    """Retrieval, relevance, answer and generation of `/store/helio/ask`."""
-
-    per_collection: int = Field(
-        default=8, ge=1, description="Hits per search (dense, lexical) per collection."
-    )
-    passages: int = Field(default=6, ge=1, description="Fused passages kept (the extractive answer's pool).")
-    prompt_passages: int = Field(default=6, ge=1, description="Of those, the best ones given to the model.")
-    max_context_chars: int = Field(default=6000, ge=200, description="Passage text budget of the prompt.")
-    max_tokens: int = Field(default=256, ge=1, description="Longest answer, in tokens.")
-    temperature: float = Field(default=0.2, ge=0, le=2)
-    rrf_k: int = Field(default=1, ge=1, description="RRF rank constant of the cross-collection fusion.")
-    lexical_weight: float = Field(
-        default=3.0, ge=0, description="RRF weight of a lexical (BM25) list relative to a dense one."
-    )
-    secondary_weight: float = Field(
-        default=0.75,
-        ge=0,
-        le=1,
-        description="RRF weight of the document collections the router left out; 0 searches its pick only.",
-    )
-    gate: RelevanceGate = Field(
-        default_factory=RelevanceGate, description="When Hélio answers rather than says it does not know."
-    )
-    generate: GenerationPolicy = Field(
-        default="off",
-        description=(
-            "When the chat chain writes the answer: `off` (extractive answers only), `synthesis` "
-            "(explanations drawing on several passages), `always`. A generation replaces the extractive "
-            "answer only when it cites its passages and states no number they do not hold."
-        ),
-    )
-    vocabulary_refresh_s: float = Field(
-        default=600.0, gt=0, description="How often the relevance gate's vocabulary is counted again."
-    )
-    generation_budget_s: float = Field(
-        default=10.0, gt=0, description="Longest wait for a generation; past it the extractive answer stands."
-    )
 
 
 class ChatModelOptions(DeploymentOptions):

@@ -15,26 +15,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from kernel.errors import DependencyUnavailable, InvalidRequest, NotFound
+
 log = logging.getLogger(__name__)
 
 
 class ErrorBody(BaseModel):
     detail: str = Field(description="What went wrong, in words meant for the caller.")
-
-
-class InvalidRequest(Exception):
-    """The caller's request breaks a rule the query parameters alone cannot express."""
-
-
-class NotFound(Exception):
-    """What the request names does not exist (a product id in the path)."""
-
-
-class DependencyUnavailable(Exception):
-    """A service the request needs is down or too slow."""
-
-    def __init__(self, dependency: str, reason: str) -> None:
-        super().__init__(f"{dependency} unavailable: {reason}")
 
 
 def _error(status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:

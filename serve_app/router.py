@@ -19,20 +19,20 @@ from common.offer_store import catalog_with_offers
 from common.settings import Settings
 from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
+from common.vectors.client import VectorIndexClient
 from common.vectors.owner import vector_index
+from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from serve_app.admin import AdminService, trigger_through_scheduler
 from serve_app.api import create_search_api
-from serve_app.ask import build_assistant
 from serve_app.config import SearchAppConfig
-from serve_app.errors import DependencyUnavailable
-from serve_app.health import Freshness, HealthCheck
-from serve_app.homologacao import HomologacaoService, ProductCatalog
-from serve_app.index import VectorIndexClient
 from serve_app.llm import build_router_chain
-from serve_app.query_vectors import QueryVectorCache
-from serve_app.recommend import KitRecommender
-from serve_app.search import CatalogSearch
+from services.ask import build_assistant
+from services.health import Freshness, HealthCheck
+from services.homologacao import HomologacaoService, ProductCatalog
+from services.query_vectors import QueryVectorCache
+from services.recommend import KitRecommender
+from services.search import CatalogSearch
 from solar import Atlas, ResidentialTariff
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,8 @@ from common.tariff_store import (
 from kernel.schemas import Offer, Product, RejectedRow
 from models.embedders import SentenceTransformerEmbedder
 from serve_app.limits import LimitsOptions
-from serve_app.recommend import KitRecommender
 from serve_app.router import load_catalog_from_postgres
+from services.recommend import KitRecommender
 from solar.tariffs import RejectedTariffRow, ResidentialTariff, TariffRow
 from tests.conftest import new_database
 from tests.serve_app.conftest import load_into_postgres

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from common.settings import PROJECT_ROOT, Settings
+from common.vectors.client import LocalVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.chat import ChatEngine
 from models.embedders import SentenceTransformerEmbedder
@@ -25,10 +26,8 @@ from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
 from rag.assistant import EXTRACTIVE, HelioAssistant
 from rag.relevance import RelevanceGate
 from ray_jobs.knowledge_bases import KnowledgeJobConfig, TextEncoder, sync
-from serve_app.ask import answer_question, ask_events, build_assistant
-from serve_app.ask_models import AskRequest, AskResponse
-from serve_app.config import AskOptions
-from serve_app.index import LocalVectorIndex
+from services.ask import AskOptions, answer_question, ask_events, build_assistant
+from services.ask_models import AskRequest, AskResponse
 from tests.conftest import new_database
 from tests.openai_chat_stand_in import ChatStandIn, running_chat_stand_in
 

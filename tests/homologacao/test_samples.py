@@ -16,7 +16,7 @@ from homologacao.case import Case
 from homologacao.check import evaluate, read_package
 from homologacao.samples import VARIANTS, Variant, variant_package
 from homologacao.samples.__main__ import main
-from serve_app.homologacao import HomologacaoService, ProductCatalog, parse_case
+from services.homologacao import HomologacaoService, ProductCatalog, parse_case
 from tests.homologacao.conftest import CONFIG
 
 # What an inverter the catalog does not know leaves unverified (warnings, as every unknown is).

@@ -11,7 +11,7 @@ from catalog.sample_data.merged import merged_sample
 from common import postgres
 from common.catalog_store import apply_catalog_changes
 from kernel.schemas import Offer, Product
-from serve_app.recommend import KitRecommender
+from services.recommend import KitRecommender
 
 TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day
 

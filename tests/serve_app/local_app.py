@@ -8,20 +8,20 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from common.vectors.client import LocalVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION
 from models.embedders import Embedder
 from models.fallback import FallbackChain
 from serve_app.admin import AdminService
 from serve_app.api import create_search_api
-from serve_app.ask import build_assistant
-from serve_app.config import AskOptions, RouterOptions
-from serve_app.health import HealthCheck
-from serve_app.homologacao import HomologacaoService
-from serve_app.index import LocalVectorIndex
+from serve_app.config import RouterOptions
 from serve_app.limits import LimitsOptions
-from serve_app.recommend import KitRecommender
-from serve_app.search import CatalogSearch
+from services.ask import AskOptions, build_assistant
+from services.health import HealthCheck
+from services.homologacao import HomologacaoService
+from services.recommend import KitRecommender
+from services.search import CatalogSearch
 from tests.serve_app.catalog_data import catalog_rows, index_catalog
 
 

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from common.settings import PROJECT_ROOT, Settings
+from common.vectors.client import LocalVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.chat import ChatEngine
 from kernel.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION
@@ -27,12 +28,10 @@ from rag.answer import DONT_KNOW
 from rag.assistant import CALCULATION, EXTRACTIVE, NO_ENGINE, UNCITED, GenerationPolicy, HelioAssistant
 from rag.prompt import SYSTEM_PROMPT
 from ray_jobs.knowledge_bases import KnowledgeJobConfig, TextEncoder, sync
-from serve_app.ask import answer_question, ask_events, build_assistant
-from serve_app.ask_models import AskRequest, AskResponse
-from serve_app.ask_tools import TOOLS_COLLECTION
-from serve_app.config import AskOptions
-from serve_app.index import LocalVectorIndex
-from serve_app.recommend import KitRecommender
+from services.ask import AskOptions, answer_question, ask_events, build_assistant
+from services.ask_models import AskRequest, AskResponse
+from services.ask_tools import TOOLS_COLLECTION
+from services.recommend import KitRecommender
 from tests.openai_chat_stand_in import ChatStandIn, running_chat_stand_in
 from tests.serve_app.test_ask_tools import named
 

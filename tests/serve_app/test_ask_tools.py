@@ -11,8 +11,8 @@ import pytest
 from kernel.text import fold
 from rag.assistant import Calculation
 from rag.routing import MODEL_CODE
-from serve_app.ask_tools import TOOLS_COLLECTION, SolarTool, cart_in, recommend_request
-from serve_app.recommend import KitRecommender
+from services.ask_tools import TOOLS_COLLECTION, SolarTool, cart_in, recommend_request
+from services.recommend import KitRecommender
 from solar.offers import Listing
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from serve_app.health import Freshness, HealthCheck
+from services.health import Freshness, HealthCheck
 
 
 async def up() -> str:

@@ -29,9 +29,9 @@ from kernel.schemas import Offer, Product
 from models.embedders import SentenceTransformerEmbedder
 from serve_app.admin import AdminService
 from serve_app.api import create_search_api
-from serve_app.homologacao import HomologacaoService, ProductCatalog
 from serve_app.limits import LimitsOptions
-from serve_app.recommend import KitRecommender
+from services.homologacao import HomologacaoService, ProductCatalog
+from services.recommend import KitRecommender
 from tests.conftest import new_database
 from tests.serve_app.local_app import indexed_store, local_api
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from serve_app.search import KnownBrands
+from services.search import KnownBrands
 
 
 class Catalog:

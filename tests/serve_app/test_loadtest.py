@@ -16,7 +16,7 @@ import uvicorn
 
 from models.embedders import SentenceTransformerEmbedder
 from scripts.loadtest import ENDPOINTS, loopback_url, render, run_loadtest, seconds
-from serve_app.recommend import KitRecommender
+from services.recommend import KitRecommender
 from tests.conftest import free_port
 from tests.serve_app.local_app import indexed_store, local_api
 

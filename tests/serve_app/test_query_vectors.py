@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serve_app.query_vectors import QueryVectorCache
+from services.query_vectors import QueryVectorCache
 
 
 def vector(seed: int) -> list[float]:

@@ -9,12 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from common.settings import Settings
+from kernel.errors import InvalidRequest, NotFound
 from kernel.schemas import Offer, Product
-from serve_app.errors import InvalidRequest, NotFound
-from serve_app.quote import QuoteRequest, QuoteResponse, compatible_products, quote_cart
-from serve_app.recommend import KitRecommender
-from serve_app.recommend_models import KitOptionView, RecommendRequest
 from serve_app.router import load_atlas
+from services.quote import QuoteRequest, QuoteResponse, compatible_products, quote_cart
+from services.recommend import KitRecommender
+from services.recommend_models import KitOptionView, RecommendRequest
 from solar import ResidentialTariff
 from solar.parameters import DATA_DIR
 from tests.conftest import S3

@@ -16,13 +16,13 @@ from catalog.merge import MergedCatalog
 from common import postgres
 from common.offer_store import catalog_with_offers
 from common.settings import Settings
+from kernel.errors import DependencyUnavailable, InvalidRequest
 from kernel.schemas import Offer, Product
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
-from serve_app.errors import DependencyUnavailable, InvalidRequest
-from serve_app.recommend import KitRecommender
-from serve_app.recommend_models import RecommendRequest
-from serve_app.tariff_book import TariffBook
+from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest
+from services.tariff_book import TariffBook
 from tests.conftest import free_port, new_database
 from tests.serve_app.conftest import TODAY, load_into_postgres
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from kernel.errors import DependencyUnavailable, InvalidRequest
 from kernel.schemas import Offer, Product
-from serve_app.errors import DependencyUnavailable, InvalidRequest
-from serve_app.recommend_models import (
+from services.recommend_models import (
     DEFAULT_ROOF_TYPE,
     BomLine,
     FinanceView,
@@ -29,7 +29,7 @@ from serve_app.recommend_models import (
     SizingView,
     TariffView,
 )
-from serve_app.tariff_book import TariffBook, UnknownUtility
+from services.tariff_book import TariffBook, UnknownUtility
 from solar import (
     Atlas,
     EquipmentIndex,

@@ -18,16 +18,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kernel.errors import DependencyUnavailable, InvalidRequest
 from kernel.text import fold
 from rag.assistant import NO_CONSUMPTION, Calculation
 from rag.passages import Passage
 from rag.pricing import brl
 from rag.questions import COMPATIBILITY, QUOTE, Figure
 from rag.routing import MODEL_CODE
-from serve_app.errors import DependencyUnavailable, InvalidRequest
-from serve_app.quote import CartItem, QuoteRequest, QuoteResponse, quote_cart
-from serve_app.recommend import KitRecommender
-from serve_app.recommend_models import RecommendRequest, RecommendResponse
+from services.quote import CartItem, QuoteRequest, QuoteResponse, quote_cart
+from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest, RecommendResponse
 from solar.compatibility import NotAnAnchor, PairFit, pair_fit
 from solar.offers import Listing
 

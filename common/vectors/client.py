@@ -14,9 +14,9 @@ from typing import Any
 import ray.exceptions
 from ray.actor import ActorHandle
 
+from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION
 from kernel.vectors import Hit, SearchRequest, VectorStore
-from serve_app.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 

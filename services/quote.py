@@ -10,10 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kernel.errors import InvalidRequest, NotFound
 from kernel.text import fold
-from serve_app.errors import InvalidRequest, NotFound
-from serve_app.recommend import KitRecommender, sizing_view
-from serve_app.recommend_models import (
+from services.recommend import KitRecommender, sizing_view
+from services.recommend_models import (
     DEFAULT_ROOF_TYPE,
     ConsumptionFields,
     FinanceView,

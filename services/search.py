@@ -9,9 +9,9 @@ from typing import Protocol
 
 from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
 from catalog.ranking import SearchResult, rank
+from kernel.errors import InvalidRequest
 from kernel.schemas import LEXICAL_VECTOR
 from kernel.vectors import Hit, PayloadFilter, SearchRequest
-from serve_app.errors import InvalidRequest
 
 EmbedQuery = Callable[[str], Awaitable[list[float]]]
 

@@ -13,6 +13,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from catalog.query import MAX_QUERY_CHARS, SearchParams
 from kernel.schemas import CATALOG_COLLECTION
 from models.fallback import FallbackChain
@@ -20,18 +22,61 @@ from rag.assistant import (
     AskQuestion,
     AssistantOptions,
     EmbedQuery,
+    GenerationPolicy,
     HelioAssistant,
     KnowledgeIndex,
     Reply,
     VocabularyCache,
     elapsed_ms,
 )
+from rag.relevance import RelevanceGate
 from rag.retrieval import RankedHit
-from serve_app.ask_models import AskRequest, AskResponse, CitationView, FallbackView
-from serve_app.ask_tools import SolarTool
-from serve_app.config import AskOptions
-from serve_app.recommend import KitRecommender
-from serve_app.search import CatalogSearch
+from services.ask_models import AskRequest, AskResponse, CitationView, FallbackView
+from services.ask_tools import SolarTool
+from services.recommend import KitRecommender
+from services.search import CatalogSearch
+
+
+class AskOptions(BaseModel):
+    """Retrieval, relevance, answer and generation of `/store/helio/ask` (the `ask` of the Serve config)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option fails the deploy
+
+    per_collection: int = Field(
+        default=8, ge=1, description="Hits per search (dense, lexical) per collection."
+    )
+    passages: int = Field(default=6, ge=1, description="Fused passages kept (the extractive answer's pool).")
+    prompt_passages: int = Field(default=6, ge=1, description="Of those, the best ones given to the model.")
+    max_context_chars: int = Field(default=6000, ge=200, description="Passage text budget of the prompt.")
+    max_tokens: int = Field(default=256, ge=1, description="Longest answer, in tokens.")
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    rrf_k: int = Field(default=1, ge=1, description="RRF rank constant of the cross-collection fusion.")
+    lexical_weight: float = Field(
+        default=3.0, ge=0, description="RRF weight of a lexical (BM25) list relative to a dense one."
+    )
+    secondary_weight: float = Field(
+        default=0.75,
+        ge=0,
+        le=1,
+        description="RRF weight of the document collections the router left out; 0 searches its pick only.",
+    )
+    gate: RelevanceGate = Field(
+        default_factory=RelevanceGate, description="When Hélio answers rather than says it does not know."
+    )
+    generate: GenerationPolicy = Field(
+        default="off",
+        description=(
+            "When the chat chain writes the answer: `off` (extractive answers only), `synthesis` "
+            "(explanations drawing on several passages), `always`. A generation replaces the extractive "
+            "answer only when it cites its passages and states no number they do not hold."
+        ),
+    )
+    vocabulary_refresh_s: float = Field(
+        default=600.0, gt=0, description="How often the relevance gate's vocabulary is counted again."
+    )
+    generation_budget_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a generation; past it the extractive answer stands."
+    )
 
 
 def build_assistant(
