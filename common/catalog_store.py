@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from common.rejects import keep_rejects, rejected_line
 from kernel.schemas import Offer, Product, RejectedRow
 
 ProductRow = tuple[Product, str]  # product, row hash
@@ -75,35 +75,18 @@ def apply_catalog_changes(
 
 
 def record_rejects(conn: psycopg.Connection[Any], *, rejects: Sequence[RejectedRow], run_id: int) -> int:
-    """Keep every rejected row with its reason; a row rejected again is not stored twice.
-    Returns how many rejects are new."""
-    before = conn.execute("SELECT count(*) AS n FROM feed_rejects").fetchone()
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            """
-            INSERT INTO feed_rejects (distributor, source_file, line, raw, reason, raw_hash,
-                                      first_seen_run, last_seen_run)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (distributor, source_file, line, raw_hash, reason)
-            DO UPDATE SET last_seen_run = EXCLUDED.last_seen_run
-            """,
-            [
-                (
-                    r.distributor,
-                    r.source_file,
-                    r.line,
-                    r.raw.replace("\x00", ""),  # Postgres text cannot hold NUL
-                    r.reason,
-                    hashlib.sha256(r.raw.encode("utf-8", "replace")).hexdigest()[:32],
-                    run_id,
-                    run_id,
-                )
-                for r in rejects
-            ],
-        )
-    after = conn.execute("SELECT count(*) AS n FROM feed_rejects").fetchone()
-    assert before is not None and after is not None
-    return int(after["n"]) - int(before["n"])
+    """Keep every rejected feed row with its reason, once; returns how many rejects are new."""
+    rows = [
+        {
+            "distributor": r.distributor,
+            "source_file": r.source_file,
+            **rejected_line(r.line, r.raw, r.reason, run_id),
+        }
+        for r in rejects
+    ]
+    return keep_rejects(
+        conn, "feed_rejects", rows, conflict=("distributor", "source_file", "line", "raw_hash", "reason")
+    )
 
 
 def catalog_for_index(

@@ -8,6 +8,8 @@ from typing import Any
 
 import psycopg
 
+from common.rejects import keep_rejects
+
 SCHEMA = "documents.sql"  # applied by `postgres.migrate(conn, SCHEMA)`
 
 
@@ -24,28 +26,18 @@ def record_document_rejects(
     conn: psycopg.Connection[Any], *, rejects: Sequence[DocumentReject], run_id: int
 ) -> int:
     """Keep each rejected document with its reason, once; returns how many rejects are new."""
-    new = 0
-    with conn.transaction(), conn.cursor() as cur:
-        for reject in rejects:
-            cur.execute(
-                """
-                INSERT INTO document_rejects (collection, source, content_hash, reason, detail,
-                                              first_seen_run, last_seen_run)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (collection, source, content_hash, reason)
-                DO UPDATE SET last_seen_run = EXCLUDED.last_seen_run, last_seen_at = now()
-                RETURNING (xmax = 0) AS inserted
-                """,
-                (
-                    reject.collection,
-                    reject.source,
-                    reject.content_hash,
-                    reject.reason,
-                    reject.detail.replace("\x00", ""),  # Postgres text cannot hold NUL
-                    run_id,
-                    run_id,
-                ),
-            )
-            row = cur.fetchone()
-            new += bool(row and (row["inserted"] if isinstance(row, dict) else row[0]))
-    return new
+    rows = [
+        {
+            "collection": reject.collection,
+            "source": reject.source,
+            "content_hash": reject.content_hash,
+            "reason": reject.reason,
+            "detail": reject.detail,
+            "first_seen_run": run_id,
+            "last_seen_run": run_id,
+        }
+        for reject in rejects
+    ]
+    return keep_rejects(
+        conn, "document_rejects", rows, conflict=("collection", "source", "content_hash", "reason")
+    )

@@ -31,6 +31,7 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
+from common.rejects import keep_rejects, without_nul
 from erp.records import ErpOrder, ErpProduct, HomologacaoUpdate, PriceEntry
 from erp.rules import idempotency_key, is_newer
 
@@ -266,33 +267,17 @@ def mark_failed(conn: psycopg.Connection[Any], *, key: str, error: str, final: b
 
 
 def record_reject(conn: psycopg.Connection[Any], *, kind: str, key: str, raw: Any, reason: str) -> None:
-    """Keep an ERP payload that was not applied, with its reason; the same one again only bumps
-    `last_seen_at`. A NUL (which Postgres text and jsonb cannot hold, and which a refused id may carry)
-    is kept as U+FFFD, so the reject is written instead of failing the transaction it is part of."""
-    text = json.dumps(_without_nul(raw), sort_keys=True, default=str)
-    conn.execute(
-        """
-        INSERT INTO erp_rejects (kind, record_key, raw, reason, raw_hash) VALUES (%s, %s, %s, %s, %s)
-        ON CONFLICT (kind, raw_hash, reason) DO UPDATE SET last_seen_at = now()
-        """,
-        (
-            kind,
-            _without_nul(key),
-            text,
-            _without_nul(reason),
-            hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        ),
-    )
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
-    return value
+    """Keep an ERP payload that was not applied, with its reason, once. Its NULs (which a refused id may
+    carry) are kept as U+FFFD, so the reject is written instead of failing the transaction it is part of."""
+    text = json.dumps(without_nul(raw), sort_keys=True, default=str)
+    row = {
+        "kind": kind,
+        "record_key": key,
+        "raw": text,
+        "reason": reason,
+        "raw_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
+    keep_rejects(conn, "erp_rejects", [row], conflict=("kind", "raw_hash", "reason"))
 
 
 def offer_prices(

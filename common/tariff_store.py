@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 from pydantic import BaseModel
 
+from common.rejects import keep_rejects, rejected_line
 from solar.tariffs import RejectedTariffRow, ResidentialTariff, TariffRow
 
 _ROW_FIELDS = (
@@ -77,32 +78,9 @@ def upsert_tariff_rows(
 def record_tariff_rejects(
     conn: psycopg.Connection[Any], *, rejects: Sequence[RejectedTariffRow], source: str, run_id: int
 ) -> int:
-    """Keep each rejected row with its reason, once; returns how many rejects are new."""
-    new = 0
-    with conn.transaction(), conn.cursor() as cur:
-        for reject in rejects:
-            cur.execute(
-                """
-                INSERT INTO tariff_rejects (source, line, raw, reason, raw_hash,
-                                            first_seen_run, last_seen_run)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (source, line, raw_hash, reason)
-                DO UPDATE SET last_seen_run = EXCLUDED.last_seen_run
-                RETURNING (xmax = 0) AS inserted
-                """,
-                (
-                    source,
-                    reject.line,
-                    reject.raw.replace("\x00", ""),  # Postgres text cannot hold NUL
-                    reject.reason,
-                    hashlib.sha256(reject.raw.encode("utf-8", "replace")).hexdigest()[:32],
-                    run_id,
-                    run_id,
-                ),
-            )
-            result = cur.fetchone()
-            new += bool(result and _first(result))
-    return new
+    """Keep each rejected tariff row with its reason, once; returns how many rejects are new."""
+    rows = [{"source": source, **rejected_line(r.line, r.raw, r.reason, run_id)} for r in rejects]
+    return keep_rejects(conn, "tariff_rejects", rows, conflict=("source", "line", "raw_hash", "reason"))
 
 
 def replace_residential_tariffs(
@@ -176,7 +154,3 @@ def _residential(row: Any) -> ResidentialTariff:
 
 
 _RESIDENTIAL_READ = ("cnpj", "sigla", "reh", "valid_from", "valid_to", "tusd_brl_kwh", "te_brl_kwh")
-
-
-def _first(row: Any) -> Any:
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]

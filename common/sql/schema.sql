@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS feed_rejects (
     last_seen_run   bigint,
     UNIQUE (distributor, source_file, line, raw_hash, reason)
 );
+-- Every rejects table tells when a reject was first and last seen (common/rejects.py).
+ALTER TABLE feed_rejects ADD COLUMN IF NOT EXISTS first_seen_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE feed_rejects ADD COLUMN IF NOT EXISTS last_seen_at timestamptz NOT NULL DEFAULT now();
 
 CREATE TABLE IF NOT EXISTS job_runs (
     id           bigserial PRIMARY KEY,

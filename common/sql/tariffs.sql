@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS tariff_rejects (
     last_seen_run   bigint,
     UNIQUE (source, line, raw_hash, reason)
 );
+-- Every rejects table tells when a reject was first and last seen (common/rejects.py).
+ALTER TABLE tariff_rejects ADD COLUMN IF NOT EXISTS first_seen_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE tariff_rejects ADD COLUMN IF NOT EXISTS last_seen_at timestamptz NOT NULL DEFAULT now();
 
 -- B1 residential conventional tariff per utility (CNPJ), as derived for the date `derived_on`.
 CREATE TABLE IF NOT EXISTS residential_tariffs (
