@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
+from kernel.numbers import plain_number
 from kernel.text import fold
 from kernel.vectors import SparseVector
 
@@ -73,15 +74,8 @@ class Quantity:
 
 def _parse_number(written: str, kilo_unit: bool) -> float | None:
     """The number written, or None for digit runs that are no number ("103.10400.0002", a part code)."""
-    if "," in written:  # Brazilian style: "1.234,56", "5,5"
-        written = written.replace(".", "").replace(",", ".")
-    else:
-        groups = written.split(".")
-        # "5.000 W" is five thousand watts, but "5.125 kW" is how a decimal kW is printed (f"{x:g}").
-        if len(groups) > 1 and not kilo_unit and all(len(g) == 3 for g in groups[1:]):
-            written = "".join(groups)
     try:
-        return float(written)
+        return float(plain_number(written, dots_group_thousands=not kilo_unit))
     except ValueError:
         return None
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from catalog.lexical import term_index
+from kernel.numbers import plain_number
 from kernel.text import fold
 from kernel.vectors import SparseVector
 
@@ -88,22 +89,12 @@ def stem(folded_word: str) -> str:
     return SYNONYMS.get(stemmed, stemmed)
 
 
-def _number(token: str) -> str:
-    """ "14.300" → "14300", "0,5" → "0.5", "1.234,5" → "1234.5"; other digit runs as written."""
-    if "," in token:
-        return token.replace(".", "").replace(",", ".")
-    groups = token.split(".")
-    if len(groups) > 1 and all(len(group) == 3 for group in groups[1:]):
-        return "".join(groups)
-    return token
-
-
 def terms(text: str) -> list[str]:
     """The analysed terms of a text, in order, repeated as often as they occur."""
     found = []
     for token in _TOKEN.findall(fold(text)):
         if token[0].isdigit() and token.replace(".", "").replace(",", "").isdigit():
-            found.append(_number(token))
+            found.append(plain_number(token))
         elif any(char.isdigit() for char in token):
             found.append(token.replace(",", "."))
         elif token not in STOPWORDS:
