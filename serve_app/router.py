@@ -23,10 +23,10 @@ from common.vectors.client import VectorIndexClient
 from common.vectors.owner import vector_index
 from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
-from serve_app.admin import AdminService, trigger_through_scheduler
 from serve_app.api import create_search_api
 from serve_app.config import SearchAppConfig
 from serve_app.llm import build_router_chain
+from serve_app.routes.admin import AdminService, trigger_through_scheduler
 from services.ask import build_assistant
 from services.health import Freshness, HealthCheck
 from services.homologacao import HomologacaoService, ProductCatalog

@@ -393,7 +393,7 @@ def test_the_scheduler_actor_runs_jobs_through_ray_job_submission(
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     from ray_jobs import scheduler
-    from serve_app.admin import trigger_through_scheduler
+    from serve_app.routes.admin import trigger_through_scheduler
 
     config = SchedulerConfig(
         jobs={"sample": JobSchedule(cron="0 2 * * *", entrypoint="python -m tests.ray_jobs.scheduled_job")},

@@ -13,10 +13,10 @@ from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION
 from models.embedders import Embedder
 from models.fallback import FallbackChain
-from serve_app.admin import AdminService
 from serve_app.api import create_search_api
 from serve_app.config import RouterOptions
 from serve_app.limits import LimitsOptions
+from serve_app.routes.admin import AdminService
 from services.ask import AskOptions, build_assistant
 from services.health import HealthCheck
 from services.homologacao import HomologacaoService

@@ -20,9 +20,9 @@ from common.run_history import TriggerOutcome
 from common.settings import Settings
 from ray_jobs.scheduler import JobScheduler
 from ray_jobs.schedules import JobSchedule, SchedulerConfig
-from serve_app.admin import AdminService
-from serve_app.admin import routes as admin_routes
 from serve_app.errors import install_error_handlers
+from serve_app.routes.admin import AdminService
+from serve_app.routes.admin import routes as admin_routes
 
 TOKEN = "admin-token-for-tests-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -17,7 +17,7 @@ from homologacao.samples import Package, SampleSystem, build_package, encrypted_
 from kernel.schemas import Offer, Product
 from serve_app.api import create_search_api
 from serve_app.errors import install_error_handlers
-from serve_app.homologacao import routes
+from serve_app.routes.homologacao import routes
 from services.homologacao import HomologacaoService, ProductCatalog
 
 PATH = "/store/helio/homologacao/check"

@@ -27,9 +27,9 @@ from common.run_history import TriggerOutcome
 from common.settings import Settings
 from kernel.schemas import Offer, Product
 from models.embedders import SentenceTransformerEmbedder
-from serve_app.admin import AdminService
 from serve_app.api import create_search_api
 from serve_app.limits import LimitsOptions
+from serve_app.routes.admin import AdminService
 from services.homologacao import HomologacaoService, ProductCatalog
 from services.recommend import KitRecommender
 from tests.conftest import new_database

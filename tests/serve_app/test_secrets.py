@@ -23,11 +23,11 @@ from common.run_history import TriggerOutcome
 from common.settings import Settings
 from models.chat_engines import ChatChainConfig
 from models.embedders import SentenceTransformerEmbedder
-from serve_app.admin import AdminService
 from serve_app.app import build_search_app
 from serve_app.config import SearchAppConfig
 from serve_app.limits import LimitsOptions
 from serve_app.llm import build_router_chain
+from serve_app.routes.admin import AdminService
 from services.recommend import KitRecommender
 from tests.openai_chat_stand_in import ChatStandIn, running_chat_stand_in
 from tests.serve_app.local_app import indexed_store, local_api

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from homologacao.check import CheckResult
-from kernel.errors import DependencyUnavailable, InvalidRequest
+from kernel.errors import InvalidRequest
 from serve_app.errors import ErrorBody
+from serve_app.routes import service_on_state
 from services.homologacao import HomologacaoService, parse_case
-
-
-async def _service(request: Request) -> HomologacaoService:
-    service: HomologacaoService | None = getattr(request.app.state, "homologacao", None)
-    if service is None:
-        raise DependencyUnavailable("homologação", "not configured")
-    return service
 
 
 async def _uploads(service: HomologacaoService, files: list[UploadFile]) -> list[tuple[str, bytes]]:
@@ -34,7 +28,7 @@ async def _uploads(service: HomologacaoService, files: list[UploadFile]) -> list
     ]
 
 
-HomologacaoDep = Annotated[HomologacaoService, Depends(_service)]
+HomologacaoDep = Annotated[HomologacaoService, Depends(service_on_state("homologacao", "homologação"))]
 routes = APIRouter()
 
 

@@ -1,0 +1,74 @@
+"""GET /store/helio/search: the catalog search (`services.search.CatalogSearch`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from catalog.query import MAX_LIMIT, MAX_QUERY_CHARS, SearchParams
+from catalog.ranking import SearchResult
+from kernel.schemas import Category
+from serve_app.errors import ErrorBody
+from serve_app.routes import service_on_state
+from services.search import CatalogSearch
+
+
+class SearchQuery(BaseModel):
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="What the customer typed, e.g. `inversor 5 kW trifásico` or `painel 550W`.",
+    )
+    limit: int = Field(default=10, ge=1, le=MAX_LIMIT, description="How many products to return.")
+    category: Category | None = Field(default=None, description="Only products of this category.")
+    brand: str | None = Field(
+        default=None, max_length=100, description="Only this brand (case and accents ignored)."
+    )
+    min_power_w: float | None = Field(
+        default=None,
+        ge=0,
+        description="Lowest rated power in W (module Pmax, inverter AC power, kit DC power).",
+    )
+    max_power_w: float | None = Field(default=None, ge=0, description="Highest rated power in W.")
+    in_stock: bool | None = Field(
+        default=None,
+        description="true: only products some distributor has in stock; false: only those none has.",
+    )
+
+    def to_params(self) -> SearchParams:
+        return SearchParams(**self.model_dump())
+
+
+class SearchResponse(BaseModel):
+    query: str = Field(description="The query as received.")
+    results: list[SearchResult] = Field(
+        description=(
+            "Best first. `id` is the product id; `price_brl` is the lowest in-stock offer (null when no "
+            "distributor has it in stock); `distributors` lists who sells it; `score` is the ranking score."
+        )
+    )
+    took_ms: float = Field(description="Time spent in the search service, in milliseconds.")
+
+
+CatalogSearchDep = Annotated[CatalogSearch, Depends(service_on_state("catalog_search", "catalog search"))]
+SearchQueryDep = Annotated[SearchQuery, Query()]
+routes = APIRouter()
+
+
+@routes.get(
+    "/store/helio/search",
+    response_model=SearchResponse,
+    summary="Search the product catalog",
+    description="Hybrid retrieval (dense embedding + exact terms, fused with RRF), then ranking.",
+    responses={422: {"model": ErrorBody, "description": "Bad query"}, 503: {"model": ErrorBody}},
+    tags=["search"],
+)
+async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep) -> SearchResponse:
+    started = time.perf_counter()
+    results = await catalog_search.search(query.to_params())
+    return SearchResponse(
+        query=query.q, results=results, took_ms=round((time.perf_counter() - started) * 1000, 2)
+    )
