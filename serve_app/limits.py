@@ -81,10 +81,11 @@ class LimitsOptions(BaseModel):
         default_factory=CallerLimits, description="The quota of a keyed application `callers` does not name."
     )
     admin_prefix: str = Field(default="/admin/", description="Paths the admin rate applies to.")
+    # Enough for an operator's dashboard or a script polling the run history, not for hammering it.
     admin_rate_per_s: float = Field(
-        default=1.0, gt=0, description="Requests per second a client IP may make to /admin/…."
+        default=5.0, gt=0, description="Requests per second a client IP may make to /admin/…."
     )
-    admin_burst: int = Field(default=10, ge=1, description="Admin requests at once before the rate.")
+    admin_burst: int = Field(default=20, ge=1, description="Admin requests at once before the rate.")
     trusted_proxies: list[IPvAnyNetwork] = Field(
         # Loopback, as uvicorn's `forwarded_allow_ips` default: a reverse proxy on the same host.
         default_factory=lambda: [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")],
