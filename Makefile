@@ -69,7 +69,7 @@ test: lint
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m "not e2e"
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m e2e
 
-## Unit tests only, for the edit-test loop (≈25 s here): no Ray, Postgres, S3, Kafka or model weights. A
+## Unit tests only, for the edit-test loop (≈30 s here): no Ray, Postgres, S3, Kafka or model weights. A
 ## test using a service fixture is marked slow (tests/conftest.py); one that starts a service otherwise fails.
 test-fast: $(INSTALLED)
 	UNIT_TESTS_ONLY=1 $(PY) -m pytest -p no:cacheprovider -m "not slow and not e2e and not gpu" -x
