@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from common.postgres import fetch_one
 from common.rejects import keep_rejects, rejected_line
 from kernel.schemas import Offer, Product, RejectedRow
 
@@ -133,31 +134,33 @@ def mark_offer_changes_applied(conn: psycopg.Connection[Any], *, ids: Sequence[i
 
 def offer_change_backlog(conn: psycopg.Connection[Any]) -> tuple[int, float]:
     """(changes not yet applied to the index, seconds the oldest of them has waited: 0 when caught up)."""
-    row = conn.execute(
-        "SELECT count(*) AS pending, "
-        "coalesce(extract(epoch FROM clock_timestamp() - min(changed_at)), 0)::float8 AS lag "
-        "FROM offer_changes WHERE applied_at IS NULL"
-    ).fetchone()
+    row = fetch_one(
+        conn,
+        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(changed_at)), 0)::float8 "
+        "FROM offer_changes WHERE applied_at IS NULL",
+    )
     assert row is not None
-    pending, lag = (row["pending"], row["lag"]) if isinstance(row, dict) else row
+    pending, lag = row
     return int(pending), max(0.0, float(lag))
 
 
 def catalog_version(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
     """Changes whenever an offer or a product does: a cheap test of whether a catalog copy is current."""
-    row = conn.execute(
-        "SELECT (SELECT max(id) FROM offer_changes) AS offers, (SELECT max(updated_at) FROM products) AS "
-        "products, (SELECT count(*) FROM products) AS product_count"
-    ).fetchone()
+    row = fetch_one(
+        conn,
+        "SELECT (SELECT max(id) FROM offer_changes), (SELECT max(updated_at) FROM products), "
+        "(SELECT count(*) FROM products)",
+    )
     assert row is not None
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+    return row
 
 
 def database_now(conn: psycopg.Connection[Any]) -> datetime:
     """The database's clock (the one `applied_at` is stamped with), outside any transaction's start time."""
-    row = conn.execute("SELECT clock_timestamp() AS now").fetchone()
+    row = fetch_one(conn, "SELECT clock_timestamp()")
     assert row is not None
-    return row["now"] if isinstance(row, dict) else row[0]
+    moment: datetime = row[0]
+    return moment
 
 
 def reapply_offer_changes_since(conn: psycopg.Connection[Any], *, since: datetime) -> int:

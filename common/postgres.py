@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from common import metrics
 
@@ -28,6 +29,14 @@ def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
     return psycopg.connect(dsn, row_factory=dict_row)
 
 
+def fetch_one(
+    conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()
+) -> tuple[Any, ...] | None:
+    """One row as a tuple, whatever row factory `conn` was opened with (jobs use dicts, the API tuples)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(query, params).fetchone()
+
+
 def migrate(conn: psycopg.Connection[Any], *schemas: str) -> None:
     """Apply common/sql/schema.sql (catalog, rejects, job runs), then each named file of common/sql/.
     Every file is idempotent, so this runs at every start."""
@@ -42,11 +51,13 @@ def start_run(conn: psycopg.Connection[Any], *, job: str, submission_id: str | N
     """A new `running` row in job_runs; `submission_id` is `Settings.job_submission_id` (set by the
     scheduler when it submits the run through the Ray Job Submission API)."""
     with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO job_runs (job, submission_id) VALUES (%s, %s) RETURNING id", (job, submission_id)
-        ).fetchone()
+        row = fetch_one(
+            conn,
+            "INSERT INTO job_runs (job, submission_id) VALUES (%s, %s) RETURNING id",
+            (job, submission_id),
+        )
     assert row is not None
-    return int(row["id"] if isinstance(row, dict) else row[0])
+    return int(row[0])
 
 
 def finish_run(
@@ -62,10 +73,11 @@ def finish_run(
     if rows is not None:
         counts = {**counts, **asdict(rows)}
     with conn.transaction():
-        job = conn.execute(
+        job = fetch_one(
+            conn,
             "UPDATE job_runs SET finished_at = now(), status = %s, counts = %s, error = %s WHERE id = %s "
             "RETURNING job",
             (status, json.dumps(counts), error, run_id),
-        ).fetchone()
+        )
     if rows is not None and job is not None:
-        metrics.count_job_rows(job["job"] if isinstance(job, dict) else job[0], **asdict(rows))
+        metrics.count_job_rows(job[0], **asdict(rows))

@@ -11,7 +11,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import tuple_row
 from pydantic import BaseModel, Field
+
+from common.postgres import fetch_one
 
 SCHEMA = "scheduler.sql"  # applied by `postgres.migrate(conn, SCHEMA)`
 SCHEDULER_ACTOR = "helio-scheduler"  # the detached actor of `ray_jobs.scheduler`, in the `ysh` namespace
@@ -54,17 +57,18 @@ def start_run(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, atte
     """A `running` row for `job`; raises AlreadyRunning (after recording a `skipped` row) when one is."""
     try:
         with conn.transaction():
-            row = conn.execute(
+            row = fetch_one(
+                conn,
                 "INSERT INTO scheduled_runs (job, trigger, attempt, status) VALUES (%s, %s, %s, 'running') "
                 "RETURNING id",
                 (job, trigger, attempt),
-            ).fetchone()
+            )
     except psycopg.errors.UniqueViolation:
         with conn.transaction():
-            running = conn.execute(
-                "SELECT id FROM scheduled_runs WHERE job = %s AND status = 'running'", (job,)
-            ).fetchone()
-            running_id = _first(running) if running else 0
+            running = fetch_one(
+                conn, "SELECT id FROM scheduled_runs WHERE job = %s AND status = 'running'", (job,)
+            )
+            running_id = int(running[0]) if running else 0
             conn.execute(
                 "INSERT INTO scheduled_runs (job, trigger, attempt, status, finished_at, error) "
                 "VALUES (%s, %s, %s, 'skipped', now(), %s)",
@@ -72,7 +76,7 @@ def start_run(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, atte
             )
         raise AlreadyRunning(job, running_id) from None
     assert row is not None
-    return _first(row)
+    return int(row[0])
 
 
 def record_skipped(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, reason: str) -> None:
@@ -94,10 +98,11 @@ def is_running(conn: psycopg.Connection[Any], *, job: str) -> bool:
 
 def last_successes(conn: psycopg.Connection[Any]) -> dict[str, datetime]:
     """When each job's last successful run ended."""
-    rows = conn.execute(
-        "SELECT job, max(finished_at) AS at FROM scheduled_runs WHERE status = 'succeeded' GROUP BY job"
-    ).fetchall()
-    return {_get(row, "job", 0): _get(row, "at", 1) for row in rows}
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(
+            "SELECT job, max(finished_at) FROM scheduled_runs WHERE status = 'succeeded' GROUP BY job"
+        ).fetchall()
+    return dict(rows)
 
 
 def set_submission(conn: psycopg.Connection[Any], *, run_id: int, submission_id: str) -> None:
@@ -143,11 +148,3 @@ def running(conn: psycopg.Connection[Any]) -> list[ScheduledRun]:
     with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         rows = cur.execute(_HISTORY.format(where="r.status = 'running'"), {"limit": None}).fetchall()
     return [ScheduledRun.model_validate(row) for row in rows]
-
-
-def _first(row: Any) -> int:
-    return int(_get(row, "id", 0))
-
-
-def _get(row: Any, name: str, position: int) -> Any:
-    return row[name] if isinstance(row, dict) else row[position]

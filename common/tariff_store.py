@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from common.rejects import keep_rejects, rejected_line
@@ -128,20 +129,20 @@ def residential_tariff(
 
 def residential_tariffs_in_force(conn: psycopg.Connection[Any], *, on: date) -> dict[str, ResidentialTariff]:
     """Every utility's residential tariff in force on `on` (from the most recent derivation covering it)."""
-    rows = conn.execute(
-        """
-        SELECT DISTINCT ON (cnpj) cnpj, sigla, reh, valid_from, valid_to, tusd_brl_kwh, te_brl_kwh
-          FROM residential_tariffs
-         WHERE valid_from <= %s AND %s <= valid_to
-         ORDER BY cnpj, derived_on DESC, valid_from DESC
-        """,
-        (on, on),
-    ).fetchall()
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """
+            SELECT DISTINCT ON (cnpj) cnpj, sigla, reh, valid_from, valid_to, tusd_brl_kwh, te_brl_kwh
+              FROM residential_tariffs
+             WHERE valid_from <= %s AND %s <= valid_to
+             ORDER BY cnpj, derived_on DESC, valid_from DESC
+            """,
+            (on, on),
+        ).fetchall()
     return {tariff.cnpj: tariff for tariff in map(_residential, rows)}
 
 
-def _residential(row: Any) -> ResidentialTariff:
-    values = dict(row) if isinstance(row, dict) else dict(zip(_RESIDENTIAL_READ, row, strict=True))
+def _residential(values: dict[str, Any]) -> ResidentialTariff:
     return ResidentialTariff(
         cnpj=values["cnpj"],
         agent=values["sigla"],
@@ -151,6 +152,3 @@ def _residential(row: Any) -> ResidentialTariff:
         tusd_brl_kwh=values["tusd_brl_kwh"],
         te_brl_kwh=values["te_brl_kwh"],
     )
-
-
-_RESIDENTIAL_READ = ("cnpj", "sigla", "reh", "valid_from", "valid_to", "tusd_brl_kwh", "te_brl_kwh")
