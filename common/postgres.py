@@ -47,7 +47,7 @@ def migrate(conn: psycopg.Connection[Any], *schemas: str) -> None:
             conn.execute(files("common").joinpath("sql", name).read_text(encoding="utf-8"))
 
 
-def start_run(conn: psycopg.Connection[Any], *, job: str, submission_id: str | None = None) -> int:
+def start_job_run(conn: psycopg.Connection[Any], *, job: str, submission_id: str | None = None) -> int:
     """A new `running` row in job_runs; `submission_id` is `Settings.job_submission_id` (set by the
     scheduler when it submits the run through the Ray Job Submission API)."""
     with conn.transaction():
@@ -60,7 +60,7 @@ def start_run(conn: psycopg.Connection[Any], *, job: str, submission_id: str | N
     return int(row[0])
 
 
-def finish_run(
+def finish_job_run(
     conn: psycopg.Connection[Any],
     *,
     run_id: int,

@@ -53,7 +53,9 @@ class ScheduledRun(BaseModel):
     rejected: int | None = Field(description="Rows it kept aside with a reason.")
 
 
-def start_run(conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, attempt: int = 1) -> int:
+def start_scheduled_run(
+    conn: psycopg.Connection[Any], *, job: str, trigger: Trigger, attempt: int = 1
+) -> int:
     """A `running` row for `job`; raises AlreadyRunning (after recording a `skipped` row) when one is."""
     try:
         with conn.transaction():
@@ -110,7 +112,7 @@ def set_submission(conn: psycopg.Connection[Any], *, run_id: int, submission_id:
         conn.execute("UPDATE scheduled_runs SET submission_id = %s WHERE id = %s", (submission_id, run_id))
 
 
-def finish_run(
+def finish_scheduled_run(
     conn: psycopg.Connection[Any], *, run_id: int, status: Status, error: str | None = None
 ) -> None:
     """Close a running row; a row already closed (by another scheduler's reconciliation) stays as it is."""

@@ -70,7 +70,8 @@ def job_run(
         if conn is None:
             conn = stack.enter_context(postgres.connect(dsn))
         migrate_once(conn, *schemas)
-        run = JobRun(job, postgres.start_run(conn, job=job, submission_id=settings.job_submission_id), conn)
+        run_id = postgres.start_job_run(conn, job=job, submission_id=settings.job_submission_id)
+        run = JobRun(job, run_id, conn)
         try:
             with _time_limit(settings.job_timeout_s, job):
                 yield run
@@ -78,7 +79,7 @@ def job_run(
             status = "timed_out" if isinstance(error, JobTimedOut) else "failed"
             _record_failure(dsn, run, status, repr(error))
             raise
-        postgres.finish_run(
+        postgres.finish_job_run(
             conn, run_id=run.id, status=run.status, counts=run.counts, rows=run.rows, error=run.error
         )
 
@@ -96,10 +97,10 @@ def _record_failure(dsn: str, run: JobRun, status: str, error: str) -> None:
     """The failure lands even when the body left a transaction broken or Postgres dropped the line."""
     if run.conn.broken or run.conn.closed:
         with postgres.connect(dsn) as fresh:
-            postgres.finish_run(fresh, run_id=run.id, status=status, counts=run.counts, error=error)
+            postgres.finish_job_run(fresh, run_id=run.id, status=status, counts=run.counts, error=error)
         return
     run.conn.rollback()
-    postgres.finish_run(run.conn, run_id=run.id, status=status, counts=run.counts, error=error)
+    postgres.finish_job_run(run.conn, run_id=run.id, status=status, counts=run.counts, error=error)
 
 
 @contextmanager

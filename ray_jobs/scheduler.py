@@ -162,7 +162,7 @@ class JobScheduler:
             return TriggerOutcome(status="idle", message=f"{job} is {reason}")
         with postgres.connect(self._dsn) as conn:
             try:
-                run_id = run_history.start_run(conn, job=job, trigger=trigger, attempt=attempt)
+                run_id = run_history.start_scheduled_run(conn, job=job, trigger=trigger, attempt=attempt)
             except AlreadyRunning as running:
                 return TriggerOutcome(status="already_running", message=str(running), run_id=running.run_id)
             submission_id = f"{job}-{run_id}-{uuid.uuid4().hex[:8]}"
@@ -173,7 +173,9 @@ class JobScheduler:
                     env=job_env(self._settings, submission_id, schedule.timeout_s),
                 )
             except Exception as error:  # the dashboard down, a bad runtime env
-                run_history.finish_run(conn, run_id=run_id, status="failed", error=f"submit: {error}")
+                run_history.finish_scheduled_run(
+                    conn, run_id=run_id, status="failed", error=f"submit: {error}"
+                )
                 self._ended(job, run_id, "failed", attempt)
                 return TriggerOutcome(
                     status="submit_failed", message=f"{job}: submission failed: {error}", run_id=run_id
@@ -245,7 +247,7 @@ class JobScheduler:
         while True:
             try:
                 with postgres.connect(self._dsn) as conn:
-                    run_history.finish_run(conn, run_id=run_id, status=status, error=error)
+                    run_history.finish_scheduled_run(conn, run_id=run_id, status=status, error=error)
                 break
             except psycopg.OperationalError as db_error:  # Postgres restarting: the outcome must land
                 log.warning("scheduler: recording %s failed (%s); retrying", submission_id, db_error)
@@ -295,7 +297,7 @@ class JobScheduler:
         with postgres.connect(self._dsn) as conn:
             for run in run_history.running(conn):
                 if run.submission_id is None:
-                    run_history.finish_run(
+                    run_history.finish_scheduled_run(
                         conn, run_id=run.id, status="failed", error="scheduler stopped before submitting"
                     )
                 else:

@@ -212,7 +212,7 @@ def test_every_reject_is_stored(conn: psycopg.Connection[Any], data: bytes, name
     header = feed.delimiter.join(header_order(feed)).encode(feed.encoding) + b"\n"
     _, rejects = parse(feed, header + data)
     rejects = [r.model_copy(update={"source_file": f"fuzz/{uuid.uuid4()}"}) for r in rejects]
-    run_id = postgres.start_run(conn, job="fuzz")
+    run_id = postgres.start_job_run(conn, job="fuzz")
     assert record_rejects(conn, rejects=rejects, run_id=run_id) == len(
         {(r.line, r.raw, r.reason) for r in rejects}
     )

@@ -119,7 +119,7 @@ def test_catalog_text_is_stored_as_written(conn: psycopg.Connection[Any]) -> Non
 
 
 def test_rejects_are_stored_as_written(conn: psycopg.Connection[Any]) -> None:
-    run_id = postgres.start_run(conn, job=INJECTIONS[0])
+    run_id = postgres.start_job_run(conn, job=INJECTIONS[0])
     feed = [RejectedRow(distributor=t, source_file=t, line=1, raw=t, reason=t) for t in INJECTIONS]
     assert record_rejects(conn, rejects=feed, run_id=run_id) == len(INJECTIONS)
     documents = [
@@ -130,7 +130,7 @@ def test_rejects_are_stored_as_written(conn: psycopg.Connection[Any]) -> None:
     assert record_tariff_rejects(conn, rejects=tariffs, source=INJECTIONS[1], run_id=run_id) == len(
         INJECTIONS
     )
-    postgres.finish_run(
+    postgres.finish_job_run(
         conn, run_id=run_id, status="ok", counts={t: 1 for t in INJECTIONS}, error=INJECTIONS[2]
     )
     stored = conn.execute("SELECT raw, reason, distributor FROM feed_rejects").fetchall()
@@ -157,7 +157,7 @@ def tariff_row(text: str, line: int) -> TariffRow:
 
 
 def test_tariff_text_is_stored_and_looked_up_as_written(conn: psycopg.Connection[Any]) -> None:
-    run_id = postgres.start_run(conn, job="tariffs")
+    run_id = postgres.start_job_run(conn, job="tariffs")
     rows = [tariff_row(text, n) for n, text in enumerate(INJECTIONS, start=1)]
     assert upsert_tariff_rows(conn, rows=rows, source=INJECTIONS[0], run_id=run_id).new == len(INJECTIONS)
     tariffs = [

@@ -352,7 +352,7 @@ def test_a_restarted_scheduler_closes_runs_it_never_submitted(
 ) -> None:
     with postgres.connect(fresh_settings.database_url or "") as conn:
         postgres.migrate(conn, run_history.SCHEMA)
-        left = run_history.start_run(conn, job="sample", trigger="cron")
+        left = run_history.start_scheduled_run(conn, job="sample", trigger="cron")
     scheduler = scheduler_for(config_with({"sample": JOB}))
     [run] = runs(fresh_settings)
     assert (run.id, run.status, run.error) == (left, "failed", "scheduler stopped before submitting")
@@ -362,9 +362,9 @@ def test_a_restarted_scheduler_closes_runs_it_never_submitted(
 def test_history_survives_a_scheduler_and_shows_newest_first(fresh_settings: Settings) -> None:
     with postgres.connect(fresh_settings.database_url or "") as conn:
         postgres.migrate(conn, run_history.SCHEMA)
-        ids = [run_history.start_run(conn, job=f"j{i}", trigger="manual") for i in range(3)]
+        ids = [run_history.start_scheduled_run(conn, job=f"j{i}", trigger="manual") for i in range(3)]
         for run_id in ids:
-            run_history.finish_run(conn, run_id=run_id, status="succeeded")
+            run_history.finish_scheduled_run(conn, run_id=run_id, status="succeeded")
         newest = run_history.history(conn, limit=2)
         only = run_history.history(conn, job="j1")
     assert [run.id for run in newest] == [ids[2], ids[1]]
@@ -376,9 +376,9 @@ def test_two_schedulers_cannot_both_start_a_job(fresh_settings: Settings) -> Non
     """The guarantee lives in Postgres (a partial unique index), not in one scheduler's memory."""
     with postgres.connect(fresh_settings.database_url or "") as conn:
         postgres.migrate(conn, run_history.SCHEMA)
-        run_history.start_run(conn, job="catalog", trigger="cron")
+        run_history.start_scheduled_run(conn, job="catalog", trigger="cron")
         with pytest.raises(run_history.AlreadyRunning):
-            run_history.start_run(conn, job="catalog", trigger="manual")
+            run_history.start_scheduled_run(conn, job="catalog", trigger="manual")
         with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
             conn.execute(
                 "INSERT INTO scheduled_runs (job, trigger, status) VALUES ('catalog', 'cron', 'running')"
