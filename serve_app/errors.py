@@ -24,7 +24,8 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="What went wrong, in words meant for the caller.")
 
 
-def _error(status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(status_code: int, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The one error shape, for handlers and for middleware that answers before the app."""
     return JSONResponse(ErrorBody(detail=detail).model_dump(), status_code=status_code, headers=headers)
 
 
@@ -36,30 +37,30 @@ def _location(loc: tuple[int | str, ...]) -> str:
 async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [f"{_location(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
-    return _error(422, "; ".join(problems) or "invalid request")
+    return error_response(422, "; ".join(problems) or "invalid request")
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
-    return _error(422, str(exc))
+    return error_response(422, str(exc))
 
 
 async def _not_found(_: Request, exc: Exception) -> JSONResponse:
-    return _error(404, str(exc))
+    return error_response(404, str(exc))
 
 
 async def _dependency_unavailable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("%s", exc)
-    return _error(503, str(exc))
+    return error_response(503, str(exc))
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, str(exc.detail), exc.headers)
+    return error_response(exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return _error(500, "internal error")
+    return error_response(500, "internal error")
 
 
 def install_error_handlers(app: FastAPI) -> None:

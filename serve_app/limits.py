@@ -38,7 +38,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serve_app.errors import ErrorBody
+from serve_app.errors import error_response
 
 MB = 1024 * 1024
 API_KEY_HEADER = "x-api-key"
@@ -175,15 +175,13 @@ def client_key(
     return key or "unknown"
 
 
-def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(ErrorBody(detail=detail).model_dump(), status_code=status, headers=headers)
-
-
 def _too_many(wait_s: float) -> JSONResponse | None:
     if not wait_s:
         return None
     retry_after = str(max(1, math.ceil(wait_s)))
-    return _error(429, f"too many requests: retry after {retry_after} s", {"Retry-After": retry_after})
+    return error_response(
+        429, f"too many requests: retry after {retry_after} s", {"Retry-After": retry_after}
+    )
 
 
 def _digest(key: str) -> bytes:
@@ -229,7 +227,9 @@ class RequestLimits:
         limited = self._uploads if path in self._upload_paths else self._bodies
         length = headers.get("content-length", "")
         if length.isascii() and length.isdigit() and int(length) > limited.max_body_size:
-            await _error(413, f"request body over {limited.max_body_size} bytes")(scope, receive, send)
+            await error_response(413, f"request body over {limited.max_body_size} bytes")(
+                scope, receive, send
+            )
             return
         await limited(scope, receive, send)
 
@@ -247,11 +247,11 @@ class RequestLimits:
             return _too_many(self._anonymous.take(client))
         caller = self._callers.get(_digest(key))
         if caller is None:
-            return _too_many(self._anonymous.take(client)) or _error(401, "invalid API key")
+            return _too_many(self._anonymous.take(client)) or error_response(401, "invalid API key")
         total, shoppers = self._keyed[caller]
         shopper = headers.get(SHOPPER_HEADER)
         if shopper is not None and len(shopper) > MAX_SHOPPER_ID_CHARS:
-            return _error(400, f"X-Shopper-Id longer than {MAX_SHOPPER_ID_CHARS} characters")
+            return error_response(400, f"X-Shopper-Id longer than {MAX_SHOPPER_ID_CHARS} characters")
         if shopper and (refused := _too_many(shoppers.take(shopper))):
             return refused
         return _too_many(total.take(caller))
