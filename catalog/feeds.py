@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from catalog.identity import brand_alias_index
-from catalog.units import UNITS, DecimalStyle
+from catalog.units import UNITS
+from kernel.numbers import DecimalStyle
 from kernel.schemas import Category
 
 # The kind of value each canonical field holds; a kind named after a unit dimension takes units.
@@ -84,7 +85,11 @@ class DistributorFeed(BaseModel):
     format: Literal["csv", "xlsx", "jsonl"]
     encoding: str = Field(default="utf-8", description="Text encoding (csv, jsonl).")
     delimiter: str = Field(default=",", min_length=1, max_length=1)
-    decimal: DecimalStyle = Field(default="dot", description="comma: `1.234,56`; dot: `1,234.56`.")
+    decimal: DecimalStyle = Field(
+        default="dot",
+        description="comma: `1.234,56`; dot: `1,234.56`; either: a comma is the decimal mark, "
+        "else dots grouping three digits are thousands.",
+    )
     sheet: str | None = Field(default=None, description="XLSX sheet name; the first sheet when unset.")
     columns: dict[str, str] = Field(description="Header (case-insensitive; dotted path in JSON) → field.")
     units: dict[str, str] = Field(

@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from kernel.numbers import plain_number
+from kernel.numbers import parse_decimal
 from kernel.text import fold
 from kernel.vectors import SparseVector
 
@@ -75,7 +75,7 @@ class Quantity:
 def _parse_number(written: str, kilo_unit: bool) -> float | None:
     """The number written, or None for digit runs that are no number ("103.10400.0002", a part code)."""
     try:
-        return float(plain_number(written, dots_group_thousands=not kilo_unit))
+        return parse_decimal(written, dots_group_thousands=not kilo_unit)
     except ValueError:
         return None
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from kernel.numbers import DecimalStyle
+from kernel.numbers import parse_decimal as parse_written
 from kernel.text import fold
 
-DecimalStyle = Literal["comma", "dot"]
 Dimension = Literal[
     "power", "voltage", "current", "energy", "length", "section", "percent", "temp_coeff", "days"
 ]
@@ -30,11 +31,6 @@ UNITS: dict[str, dict[str, float]] = {
     "days": {"d": 1, "dia": 1, "dias": 1, "day": 1, "days": 1},
 }
 
-_GROUPED = {
-    "comma": re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"),
-    "dot": re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"),
-}
-_PLAIN = {"comma": re.compile(r"[+-]?\d+(?:,\d+)?"), "dot": re.compile(r"[+-]?\d+(?:\.\d+)?")}
 _MEASURE = re.compile(r"\s*([+-]?\d[\d.,]*)\s*(.*?)\s*")
 _MONEY_MARKS = re.compile(r"^\s*(?:R\$|BRL)\s*|\s*(?:BRL|reais)\s*$", re.IGNORECASE)
 
@@ -61,15 +57,10 @@ def _number_or_text(value: object) -> float | str:
 
 
 def parse_decimal(value: object, decimal: DecimalStyle = "dot") -> float:
-    """`1.234,56` (comma style) or `1,234.56` (dot style); thousands groups must have three digits."""
+    """A cell's number: as it is when the file already holds one, else its text read the `decimal` way
+    (`kernel.numbers`)."""
     parsed = _number_or_text(value)
-    if isinstance(parsed, float):
-        return parsed
-    text = parsed.strip().replace("\u00a0", "")
-    if _GROUPED[decimal].fullmatch(text) or _PLAIN[decimal].fullmatch(text):
-        thousands, point = (".", ",") if decimal == "comma" else (",", ".")
-        return float(text.replace(thousands, "").replace(point, "."))
-    raise ValueError(f"not a number ({decimal} decimals): {parsed!r}")
+    return parsed if isinstance(parsed, float) else parse_written(parsed, decimal)
 
 
 def parse_int(value: object, decimal: DecimalStyle = "dot") -> int:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from homologacao.documents import Document, Evidence
+from kernel.numbers import WRITTEN_NUMBER, parse_decimal
 from solar.text import alnum_key
 
 FieldName = Literal[
@@ -29,14 +30,6 @@ class Extracted(BaseModel):
     value: Value
     method: Literal["pattern", "llm"]
     evidence: Evidence
-
-
-def parse_decimal(text: str) -> float:
-    """`6,60` → 6.6; `1.234,5` → 1234.5; `6.6` → 6.6 (Brazilian documents use the decimal comma)."""
-    text = text.strip()
-    if "," in text:
-        text = text.replace(".", "").replace(",", ".")
-    return float(text)
 
 
 def _digits(text: str) -> str:
@@ -55,7 +48,7 @@ class FieldSpec:
     parse: Callable[[str], Value]
 
 
-_NUMBER = r"(\d{1,3}(?:\.\d{3})*(?:,\d+)?|\d+(?:[.,]\d+)?)"
+_NUMBER = f"({WRITTEN_NUMBER})"
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "kwp",

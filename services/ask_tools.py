@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kernel.errors import DependencyUnavailable, InvalidRequest
+from kernel.numbers import WRITTEN_NUMBER, parse_decimal
 from kernel.text import fold
 from rag.assistant import NO_CONSUMPTION, Calculation
 from rag.passages import Passage
@@ -33,7 +34,7 @@ from solar.offers import Listing
 
 TOOLS_COLLECTION = "helio-tools"
 DEFAULT_CONNECTION = "bi"
-_CONSUMPTION = re.compile(r"(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)\s*kwh")
+_CONSUMPTION = re.compile(rf"({WRITTEN_NUMBER})\s*kwh")
 _CONTEXT_FIELDS = (
     "consumption_kwh_month",
     "monthly_kwh",
@@ -45,11 +46,6 @@ _CONTEXT_FIELDS = (
     "utility",
 )
 _PLACE_FIELDS = ("city", "uf", "lat", "lon")
-
-
-def _number(text: str) -> float:
-    """Brazilian writing: "1.200" is twelve hundred, "350,5" three hundred and fifty and a half."""
-    return float(text.replace(".", "").replace(",", "."))
 
 
 def consumption_in(question: str, context: dict[str, Any]) -> bool:
@@ -70,7 +66,7 @@ def recommend_request(
         found = _CONSUMPTION.search(fold(question))
         if found is None:
             return NO_CONSUMPTION
-        fields["consumption_kwh_month"] = _number(found.group(1))
+        fields["consumption_kwh_month"] = parse_decimal(found.group(1))
     if place is not None and not any(name in fields for name in _PLACE_FIELDS):
         fields["city"], fields["uf"] = place
     fields.setdefault("connection", DEFAULT_CONNECTION)

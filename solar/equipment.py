@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.numbers import parse_decimal
 from kernel.text import fold
 from solar.offers import CatalogItem, Listing, usable_listing
 from solar.text import alnum_key
@@ -90,7 +91,8 @@ def as_number(value: Any) -> float | None:
         return float(value)
     if isinstance(value, str):
         try:
-            return float(value.replace(",", "."))
+            # Spec values print decimals with a dot (`5.125` kW), never grouped thousands.
+            return parse_decimal(value, dots_group_thousands=False)
         except ValueError:
             return None
     return None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from kernel.numbers import parse_decimal
 from kernel.text import fold
 from solar.parameters import DATA_DIR, UFS
 
@@ -80,9 +81,9 @@ class UnknownPlace(LookupError):
         self.suggestions = suggestions
 
 
-def _number(text: str) -> float:
-    value = text.strip()
-    return float(value.replace(",", ".") if "." not in value else value)  # both decimal styles occur
+def _atlas_number(text: str) -> float:
+    # The Atlas tables print decimals with a dot or a comma and never group thousands (`-46.633`).
+    return parse_decimal(text, dots_group_thousands=False)
 
 
 def _decode(data: bytes) -> str:
@@ -122,9 +123,9 @@ def _site(fields: list[str]) -> Site:
     if uf is None:
         raise ValueError(f"unknown state {row['STATE']!r}")
     try:
-        lat, lon = _number(row["LAT"]), _number(row["LON"])
-        annual = _number(row["ANNUAL"])
-        monthly = tuple(_number(row[month]) for month in MONTHS)
+        lat, lon = _atlas_number(row["LAT"]), _atlas_number(row["LON"])
+        annual = _atlas_number(row["ANNUAL"])
+        monthly = tuple(_atlas_number(row[month]) for month in MONTHS)
     except ValueError:
         raise ValueError("LAT, LON, ANNUAL and the months must be numbers") from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from kernel.numbers import parse_decimal
 from kernel.text import fold
 
 COLUMNS = (
@@ -22,7 +23,6 @@ COLUMNS = (
     "DscSubClasse", "DscDetalhe", "NomPostoTarifario", "DscUnidadeTerciaria", "SigAgenteAcessante",
     "VlrTUSD", "VlrTE",
 )  # fmt: skip
-_COMMA_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?")
 
 
 class TariffRow(BaseModel):
@@ -76,14 +76,6 @@ class ResidentialTariff(BaseModel):
         return self.tusd_brl_kwh + self.te_brl_kwh
 
 
-def parse_comma_decimal(text: str) -> float:
-    """`451,66` → 451.66, `,00` → 0.0, `1.234,5` → 1234.5; anything else raises ValueError."""
-    value = text.strip()
-    if not value or value in {"-", ","} or not _COMMA_DECIMAL.fullmatch(value):
-        raise ValueError(f"not a decimal-comma number: {text!r}")
-    return float(value.replace(".", "").replace(",", "."))
-
-
 def parse_iso_date(text: str) -> date:
     """`2026-05-28`, or a timestamp `2026-05-28 10:00:00` / `2026-05-28T10:00:00` (its day)."""
     value = text.strip()
@@ -121,7 +113,7 @@ def _row(line: int, fields: list[str]) -> TariffRow:
     numbers = {}
     for column in ("VlrTUSD", "VlrTE"):
         try:
-            numbers[column] = parse_comma_decimal(values[column])
+            numbers[column] = parse_decimal(values[column], "comma")
         except ValueError as error:
             raise ValueError(f"{column}: {error}") from None
     dates = {}

@@ -13,7 +13,7 @@ import pytest
 
 from homologacao.check import check_package
 from homologacao.documents import Document, classified
-from homologacao.extraction import extract_fields, parse_decimal
+from homologacao.extraction import extract_fields
 from homologacao.llm_extraction import extract_with_llm
 from homologacao.samples import default_system
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
@@ -28,14 +28,6 @@ MEMORIAL = classified(
         "ART nº MG-2026/0012345\nRegistro Inmetro nº 012345 / 2022\n",
     ),
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [("6,60", 6.6), ("1.234,5", 1234.5), ("6.6", 6.6), ("75", 75.0), ("1.234.567,25", 1234567.25)],
-)
-def test_decimal_comma_numbers(text: str, value: float) -> None:
-    assert parse_decimal(text) == value
 
 
 def test_patterns_read_each_field_with_its_page_and_snippet() -> None:

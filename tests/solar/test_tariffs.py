@@ -12,7 +12,6 @@ from solar.tariffs import (
     RejectedTariffRow,
     TariffRow,
     normalize_cnpj,
-    parse_comma_decimal,
     parse_tariff_rows,
     residential_tariffs,
 )
@@ -129,29 +128,6 @@ def test_utilities_are_keyed_by_cnpj_not_by_name() -> None:
     assert list(residential_tariffs(rows, ON)) == [CEMIG]
     rows = parse(line(), line(NumCNPJDistribuidora="6981180000116", DatInicioVigencia="2026-06-01"))
     assert list(residential_tariffs(rows, ON)) == [CEMIG]  # leading zero restored
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("451,66", 451.66),
-        (",00", 0.0),
-        (",5", 0.5),
-        ("0,00", 0.0),
-        ("1.234,56", 1234.56),
-        ("12", 12.0),
-        ("-3,5", -3.5),
-        (" 7,25 ", 7.25),
-    ],
-)
-def test_decimal_comma(text: str, value: float) -> None:
-    assert parse_comma_decimal(text) == pytest.approx(value)
-
-
-@pytest.mark.parametrize("text", ["", "abc", "1,2,3", "12.5", "1.23,4", ",", "-", "1 234,5"])
-def test_bad_decimal_comma(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_comma_decimal(text)
 
 
 @pytest.mark.parametrize(
