@@ -54,7 +54,7 @@ lock-gpu: $(INSTALLED)
 install: $(INSTALLED)
 
 $(FEEDS)/.complete: | $(INSTALLED)
-	$(PY) -m catalog.sample_data --out $(FEEDS) --seed $(SEED)
+	$(PY) -m samples.feeds --out $(FEEDS) --seed $(SEED)
 	@touch $@
 
 sample: $(FEEDS)/.complete

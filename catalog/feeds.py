@@ -22,6 +22,8 @@ from kernel.numbers import DecimalStyle
 from kernel.schemas import Category
 
 # The kind of value each canonical field holds; a kind named after a unit dimension takes units.
+FEEDS_FILE = Path(__file__).with_name("feeds.yaml")  # the layouts of the platform's distributors
+
 RECORD_FIELDS = {
     "sku": "text",
     "category": "category",

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from catalog.sample_data.merged import merged_sample
 from kernel.schemas import Offer, Product
+from samples.feeds.merged import merged_sample
 from scripts.bench import percentiles
 from services.recommend import KitRecommender
 from services.recommend_models import RecommendRequest

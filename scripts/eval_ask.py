@@ -298,7 +298,6 @@ def main() -> int:
     parser.add_argument("--details", type=Path, help="write one JSON line per question here")
     args = parser.parse_args()
 
-    from catalog.sample_data import write_sample
     from common.embedded import init_ray
     from common.settings import Settings
     from common.vectors.client import LocalVectorIndex
@@ -308,6 +307,7 @@ def main() -> int:
     from models.fallback import FallbackChain
     from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
     from ray_jobs.progress import quiet_ray_data, step
+    from samples.feeds import write_sample
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from serve_app.router import load_catalog_from_postgres
     from services.ask import build_assistant

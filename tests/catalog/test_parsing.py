@@ -19,8 +19,8 @@ from pydantic import ValidationError
 import catalog
 from catalog.feeds import DistributorFeed, FeedsFile, files_for, load_feeds
 from catalog.parsing import parse_feed_file
-from catalog.sample_data.render import header_order
 from kernel.schemas import FeedRecord, RejectedRow
+from samples.feeds.render import header_order
 
 FEEDS_YAML = Path(catalog.__file__).parent / "feeds.yaml"
 FEEDS = {feed.name: feed for feed in load_feeds(FEEDS_YAML)}

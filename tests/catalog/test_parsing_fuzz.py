@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from catalog.feed_readers import RejectCode
 from catalog.feeds import DistributorFeed
 from catalog.parsing import parse_feed_file
-from catalog.sample_data.render import header_order
 from common import postgres
 from common.catalog_store import record_rejects
 from common.settings import Settings
 from kernel.schemas import FeedRecord, RejectedRow
+from samples.feeds.render import header_order
 from tests.catalog.test_parsing import (
     ATLAS_MODULE,
     ATLAS_STRUCTURE,

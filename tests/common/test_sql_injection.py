@@ -20,7 +20,6 @@ import psycopg
 import pytest
 
 from catalog.merge import offer_hash, product_hash
-from catalog.sample_data.merged import merged_sample
 from common import postgres
 from common.catalog_store import (
     apply_catalog_changes,
@@ -41,6 +40,7 @@ from common.tariff_store import (
 )
 from kernel.schemas import Offer, Product, RejectedRow
 from models.embedders import SentenceTransformerEmbedder
+from samples.feeds.merged import merged_sample
 from serve_app.limits import LimitsOptions
 from serve_app.router import load_catalog_from_postgres
 from services.recommend import KitRecommender

@@ -33,9 +33,9 @@ import psycopg
 import pytest
 import yaml
 
-from catalog.sample_data import write_sample
 from common.embedded import running_stack_address, stack_file
 from common.settings import PROJECT_ROOT, Settings
+from samples.feeds import write_sample
 from tests.change_streams.conftest import produce
 from tests.conftest import ERP_TOKEN, free_port, new_database
 from tests.erp_simulator import ErpSimulator

@@ -58,7 +58,7 @@ def restartable(tmp_path: Path) -> Iterator[pgserver.PostgresServer]:
 
 @pytest.fixture(scope="module")
 def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from catalog.sample_data import write_sample
+    from samples.feeds import write_sample
 
     out = tmp_path_factory.mktemp("restart_feeds")
     write_sample(out, seed=11, products=120)

@@ -1,6 +1,6 @@
 """Sample packages as the rules see them: the case, its documents as read text, and the catalog facts.
 
-Built in memory from `homologacao.samples` (no PDF round trip: the reading tests cover that)."""
+Built in memory from `samples.homologacao_cases` (no PDF round trip: the reading tests cover that)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from homologacao.case import Case, Equipment
 from homologacao.check import CheckResult, evaluate
 from homologacao.config import HomologacaoConfig
 from homologacao.documents import Document, classified
-from homologacao.samples import SampleSystem, build_case, default_system, package_texts
+from samples.homologacao_cases import SampleSystem, build_case, default_system, package_texts
 
 CONFIG = HomologacaoConfig()
 

@@ -15,8 +15,8 @@ from homologacao.check import check_package
 from homologacao.documents import Document, classified
 from homologacao.extraction import extract_fields
 from homologacao.llm_extraction import extract_with_llm
-from homologacao.samples import default_system
 from models.openai_engine import OpenAICompatibleConfig, OpenAICompatibleEngine
+from samples.homologacao_cases import default_system
 from tests.homologacao.conftest import CONFIG, text_package
 from tests.openai_chat_stand_in import ChatStandIn, running_chat_stand_in
 

@@ -8,7 +8,7 @@ from homologacao.check import READ_RULE, evaluate, read_package
 from homologacao.config import HomologacaoConfig
 from homologacao.documents import classify
 from homologacao.reading import ReadProblem, read_file
-from homologacao.samples import encrypted_pdf, pdf_bytes
+from samples.homologacao_cases import encrypted_pdf, pdf_bytes
 from tests.homologacao.conftest import CONFIG, text_package
 
 PAGES = ["Memorial descritivo\nPotência instalada: 6,60 kWp", "Quantidade de módulos: 12"]

@@ -10,7 +10,7 @@ from homologacao.check import decide_status
 from homologacao.documents import classified
 from homologacao.items import Item
 from homologacao.rules import REQUIRED_DOCUMENTS, RULES
-from homologacao.samples import DEFAULT_UNIT, VARIANTS, Variant, default_system, system_for
+from samples.homologacao_cases import DEFAULT_UNIT, VARIANTS, Variant, default_system, system_for
 from tests.homologacao.conftest import CONFIG, failed, text_package
 
 SYSTEM = default_system()

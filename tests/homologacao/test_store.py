@@ -6,7 +6,7 @@ from common import homologacao_store as store
 from common import postgres
 from common.embedded import postgres_dsn
 from common.settings import Settings
-from homologacao.samples import VARIANTS, variant_package
+from samples.homologacao_cases import VARIANTS, variant_package
 from tests.homologacao.conftest import text_package
 
 

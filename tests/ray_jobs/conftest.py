@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.sample_data import write_sample
+from samples.feeds import write_sample
 
 
 @pytest.fixture(scope="session")

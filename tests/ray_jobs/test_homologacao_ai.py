@@ -18,10 +18,10 @@ from common.settings import Settings
 from erp.records import ConsumerUnit, ErpOrder, OrderItem
 from homologacao.case import Equipment
 from homologacao.config import HomologacaoConfig
-from homologacao.samples import VARIANTS, default_system, variant_package
 from kernel.schemas import Offer, Product
 from ray_jobs import homologacao_ai as job
 from ray_jobs.homologacao_ai import JOB_NAME, HomologacaoJobConfig, run
+from samples.homologacao_cases import VARIANTS, default_system, variant_package
 from tests.conftest import new_database
 from tests.erp.conftest import BAD_IDS, TOKEN, erp, erp_url, id_refusal  # noqa: F401  (fixtures)
 from tests.erp_simulator import ErpSimulator

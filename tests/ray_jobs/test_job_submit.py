@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from catalog.sample_data import write_sample
 from common.settings import PROJECT_ROOT, Settings
+from samples.feeds import write_sample
 
 pytestmark = pytest.mark.slow
 

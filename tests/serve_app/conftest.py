@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from catalog.merge import MergedCatalog, offer_hash, product_hash
-from catalog.sample_data.merged import merged_sample
 from common import postgres
 from common.catalog_store import apply_catalog_changes
 from kernel.schemas import Offer, Product
+from samples.feeds.merged import merged_sample
 from services.recommend import KitRecommender
 
 TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day

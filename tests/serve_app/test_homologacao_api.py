@@ -13,8 +13,15 @@ from fastapi.testclient import TestClient
 
 from homologacao.case import Equipment, SystemLine, equipment_from_specs
 from homologacao.config import HomologacaoConfig
-from homologacao.samples import Package, SampleSystem, build_package, encrypted_pdf, pdf_bytes, system_for
 from kernel.schemas import Offer, Product
+from samples.homologacao_cases import (
+    Package,
+    SampleSystem,
+    build_package,
+    encrypted_pdf,
+    pdf_bytes,
+    system_for,
+)
 from serve_app.api import create_search_api
 from serve_app.errors import install_error_handlers
 from serve_app.routes.homologacao import routes

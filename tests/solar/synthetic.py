@@ -1,21 +1,15 @@
 """A synthetic catalog of the real size (~11k products, 5 distributors) for kit-composition tests and timing.
 
-Built by the project's own sample generator (`catalog.sample_data`: CEC module and inverter specs from
+Built by the project's own sample generator (`samples.feeds`: CEC module and inverter specs from
 pvlib, Brazilian families, kits made of listed parts, offers with stock and lead times), then turned into
 `CatalogItem`s the way the recommend endpoint would get them from the catalog tables.
 """
 
 from __future__ import annotations
 
-import random
-
-from catalog.feeds import load_feeds_file
-from catalog.identity import brand_alias_index, product_id
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG
-from catalog.sample_data.distributors import DISTRIBUTORS
-from catalog.sample_data.market import SampleProduct, load_market
-from catalog.sample_data.offers import assign_offers
-from catalog.sample_data.products import build_products
+from catalog.identity import product_id
+from samples.feeds.draw import draw_products
+from samples.feeds.market import SampleProduct
 from solar.offers import CatalogItem, OfferTerms
 
 
@@ -30,13 +24,8 @@ def _specs(product: SampleProduct) -> dict[str, object]:
 
 
 def synthetic_catalog(products: int = 11_000, seed: int = 7) -> list[CatalogItem]:
-    rng = random.Random(seed)
-    market = load_market()
-    document = load_feeds_file(DEFAULT_FEEDS_CONFIG)
-    aliases = brand_alias_index(document.brands)
-    catalog = build_products(rng, market, aliases, products)
-    skus = {distributor.name: distributor.sku for distributor in DISTRIBUTORS}
-    offers = assign_offers(rng, market, catalog, document.brands, aliases, skus)
+    draw = draw_products(seed, products)
+    offers = draw.offers()
     by_product: dict[int, list[OfferTerms]] = {}
     for listed in offers.values():
         for offer in listed:
@@ -59,5 +48,5 @@ def synthetic_catalog(products: int = 11_000, seed: int = 7) -> list[CatalogItem
             specs=_specs(product),
             offers=by_product.get(id(product), []),
         )
-        for product in catalog
+        for product in draw.products
     ]

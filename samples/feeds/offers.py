@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Mapping
 
 from catalog.identity import normalize_brand, normalize_model
-from catalog.sample_data.market import Market, SampleOffer, SampleProduct
+from samples.feeds.market import Market, SampleOffer, SampleProduct
 
 _LEGAL_FORMS = (" Ltda.", " Inc.", " Co., Ltd.", " S.A.")
 _SELLER_WEIGHTS = (8, 4, 2, 1)  # the first seller listed in market.yaml is the usual one

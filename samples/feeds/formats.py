@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.feeds import DistributorFeed
-from catalog.sample_data.defects import Entry
-from catalog.sample_data.render import header_order
-from catalog.sample_data.xlsx import write_xlsx
+from samples.feeds.defects import Entry
+from samples.feeds.render import header_order
+from samples.feeds.xlsx import write_xlsx
 
 _CUT_JSON = 7  # characters a truncated JSON line loses
 

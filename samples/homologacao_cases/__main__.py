@@ -1,4 +1,4 @@
-"""python -m homologacao.samples --out DIR: every sample package in DIR/<name>/ (case.json + documents),
+"""python -m samples.homologacao_cases --out DIR: every sample package in DIR/<name>/ (case.json + documents),
 and DIR/<name>/catalogo.json, what the catalog says about its products (to try the rules by hand)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from homologacao.samples import VARIANTS, Package, variant_package
+from samples.homologacao_cases import VARIANTS, Package, variant_package
 
 
 def write_package(package: Package, out: Path) -> Path:
@@ -23,7 +23,7 @@ def write_package(package: Package, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m homologacao.samples", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m samples.homologacao_cases", description=__doc__)
     parser.add_argument("--out", type=Path, required=True, help="folder to write the packages in")
     args = parser.parse_args(argv)
     for variant in VARIANTS:

@@ -11,7 +11,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from catalog.sample_data.market import Market, SampleProduct
+from samples.feeds.market import Market, SampleProduct
 
 
 def _inverter_for(

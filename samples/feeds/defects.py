@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.sample_data.render import Columns, number_text
+from samples.feeds.render import Columns, number_text
 
 _LEADING_NUMBER = re.compile(r"[\d.,]+")
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 
 from catalog.feeds import RECORD_FIELDS, SPEC_FIELDS, DistributorFeed
-from catalog.sample_data.market import SampleOffer, SampleProduct
 from catalog.units import UNITS
+from samples.feeds.market import SampleOffer, SampleProduct
 
 Language = Literal["pt", "en"]
 _SUFFIXES = {

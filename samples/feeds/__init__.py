@@ -6,23 +6,17 @@ out_dir/manifest.json says what was written, including every defect planted (one
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from catalog.feeds import load_feeds_file
-from catalog.identity import brand_alias_index
-from catalog.sample_data.defects import Entry, inject_defects
-from catalog.sample_data.distributors import DISTRIBUTORS, offer_rows
-from catalog.sample_data.formats import WRITERS
-from catalog.sample_data.market import load_market
-from catalog.sample_data.offers import assign_offers
-from catalog.sample_data.products import build_products
-from catalog.sample_data.render import Columns
-
-DEFAULT_FEEDS_CONFIG = Path(__file__).resolve().parent.parent / "feeds.yaml"
+from catalog.feeds import FEEDS_FILE
+from samples.feeds.defects import Entry, inject_defects
+from samples.feeds.distributors import DISTRIBUTORS, offer_rows
+from samples.feeds.draw import draw_products
+from samples.feeds.formats import WRITERS
+from samples.feeds.render import Columns
 
 
 class DistributorSummary(BaseModel):
@@ -47,18 +41,13 @@ def write_sample(
     *,
     seed: int = 42,
     products: int | None = None,
-    feeds_config: Path = DEFAULT_FEEDS_CONFIG,
+    feeds_config: Path = FEEDS_FILE,
 ) -> SampleManifest:
     """Write the sample feeds (default size: market.yaml's default_products) and their manifest."""
     out = Path(out_dir)
-    rng = random.Random(seed)
-    market = load_market()
-    document = load_feeds_file(feeds_config)
-    feeds = {feed.name: feed for feed in document.feeds}
-    aliases = brand_alias_index(document.brands)
-    catalog = build_products(rng, market, aliases, market.default_products if products is None else products)
-    skus = {distributor.name: distributor.sku for distributor in DISTRIBUTORS}
-    offers = assign_offers(rng, market, catalog, document.brands, aliases, skus)
+    draw = draw_products(seed, products, feeds_config)
+    feeds = {feed.name: feed for feed in draw.feeds.feeds}
+    offers = draw.offers()
     summaries = {}
     for distributor in DISTRIBUTORS:
         feed = feeds[distributor.name]
@@ -67,7 +56,7 @@ def write_sample(
             Entry(distributor.file_for(offer.product), offer_rows(distributor, feed, columns, offer))
             for offer in offers[distributor.name]
         ]
-        entries = inject_defects(rng, entries, distributor.defects, market.defect_rate, columns)
+        entries = inject_defects(draw.rng, entries, distributor.defects, draw.market.defect_rate, columns)
         by_file: dict[str, list[Entry]] = {}
         for entry in entries:
             by_file.setdefault(entry.file, []).append(entry)
@@ -81,8 +70,8 @@ def write_sample(
         )
     manifest = SampleManifest(
         seed=seed,
-        products=len(catalog),
-        categories=dict(sorted(Counter(product.category for product in catalog).items())),
+        products=len(draw.products),
+        categories=dict(sorted(Counter(product.category for product in draw.products).items())),
         distributors=summaries,
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from xml.sax.saxutils import escape
 from openpyxl.utils import get_column_letter
 
 from catalog.feeds import DistributorFeed
-from catalog.sample_data.defects import Entry
-from catalog.sample_data.render import header_order
+from samples.feeds.defects import Entry
+from samples.feeds.render import header_order
 
 _FIXED_TIME = (2024, 7, 1, 8, 0, 0)  # zip entries carry a time: a fixed one keeps the bytes reproducible
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'

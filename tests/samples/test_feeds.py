@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from catalog.feeds import files_for, load_feeds
+from catalog.feeds import FEEDS_FILE, files_for, load_feeds
 from catalog.identity import product_id
 from catalog.parsing import parse_feed_file
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG, SampleManifest, write_sample
-from catalog.sample_data.__main__ import main
 from kernel.schemas import CATEGORIES, FeedRecord, RejectedRow
+from samples.feeds import SampleManifest, write_sample
+from samples.feeds.__main__ import main
 
 # Reject reason code each planted defect must produce.
 DEFECT_CODES = {
@@ -38,7 +38,7 @@ def parse_all(root: Path) -> tuple[list[FeedRecord], list[RejectedRow], float]:
     records: list[FeedRecord] = []
     rejects: list[RejectedRow] = []
     seconds = 0.0
-    for feed in load_feeds(DEFAULT_FEEDS_CONFIG):
+    for feed in load_feeds(FEEDS_FILE):
         for path in files_for(feed, paths):
             data = (root / path).read_bytes()
             started = time.perf_counter()

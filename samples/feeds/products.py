@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from catalog.identity import brand_key, model_key, normalize_brand, normalize_model
-from catalog.sample_data.cec import CecItem, cec_inverters, cec_modules
-from catalog.sample_data.families import SYNTHETIC, hybrid_inverters
-from catalog.sample_data.kits import compose_kits
-from catalog.sample_data.market import Market, SampleProduct
 from kernel.schemas import Category
+from samples.feeds.cec import CecItem, cec_inverters, cec_modules
+from samples.feeds.families import SYNTHETIC, hybrid_inverters
+from samples.feeds.kits import compose_kits
+from samples.feeds.market import Market, SampleProduct
 
 
 def _priced(rng: random.Random, market: Market, category: Category, item: CecItem) -> SampleProduct:

@@ -4,8 +4,8 @@ with fpdf2), one complete package that passes every rule and variants that each 
 A package is built from a `SampleSystem`: the equipment (as the catalog describes it), the consumer unit
 and what the documents state; a variant changes one statement (the memorandum's kWp, the certificate's
 model, a missing document…) or the equipment. The equipment is the sample catalog's
-(`homologacao.samples.equipment`), so against `make run`'s catalog the complete package is approved and
-each variant fails its rule. `python -m homologacao.samples --out DIR` writes them all; tests build them
+(`samples.homologacao_cases.equipment`), so against `make run`'s catalog the complete package is approved and
+each variant fails its rule. `python -m samples.homologacao_cases --out DIR` writes them all; tests build them
 in memory, also around equipment from a catalog of their own.
 """
 
@@ -23,7 +23,7 @@ from homologacao.case import Case, ConsumerUnit, Equipment, SystemLine, SystemSp
 from homologacao.check import Status
 from homologacao.config import HomologacaoConfig
 from homologacao.documents import DocumentKind
-from homologacao.samples.equipment import sample_equipment
+from samples.homologacao_cases.equipment import sample_equipment
 
 PDF_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so the same package gives the same bytes
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.feeds import DistributorFeed
-from catalog.sample_data.market import SampleOffer, SampleProduct
-from catalog.sample_data.render import Columns, Style, cell, title
+from samples.feeds.market import SampleOffer, SampleProduct
+from samples.feeds.render import Columns, Style, cell, title
 
 Row = dict[str, Any]
 
@@ -20,7 +20,7 @@ Row = dict[str, Any]
 class Distributor:
     name: str
     style: Style
-    defects: tuple[str, ...]  # defect kinds this feed shows, see catalog.sample_data.defects
+    defects: tuple[str, ...]  # defect kinds this feed shows, see samples.feeds.defects
     sku: Callable[[int, SampleProduct], str]
     file_for: Callable[[SampleProduct], str]
     # Which column a field goes to when the layout has several for it (field, headers, product).

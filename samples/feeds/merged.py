@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from catalog.feeds import files_for, load_feeds
+from catalog.feeds import FEEDS_FILE, files_for, load_feeds
 from catalog.merge import MergedCatalog, merge_feed_records
 from catalog.parsing import parse_feed_file
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG, write_sample
 from kernel.schemas import FeedRecord
+from samples.feeds import write_sample
 
 
 def merged_sample(out: Path, *, seed: int = 42, products: int | None = None) -> MergedCatalog:
     """write_sample → every feed file parsed → merged, as the ETL does it."""
     write_sample(out, seed=seed, products=products)
     paths = [p.relative_to(out).as_posix() for p in sorted(out.rglob("*")) if p.is_file()]
-    feeds = load_feeds(DEFAULT_FEEDS_CONFIG)
+    feeds = load_feeds(FEEDS_FILE)
     records = [
         item
         for feed in feeds

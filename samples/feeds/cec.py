@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.identity import model_key, normalize_brand, normalize_model
-from catalog.sample_data.market import Market
+from samples.feeds.market import Market
 
 MODULES_FILE = "sam-library-cec-modules-2019-03-05.csv"
 INVERTERS_FILE = "sam-library-cec-inverters-2019-03-05.csv"

@@ -1,4 +1,4 @@
-"""The sample packages: `python -m homologacao.samples` writes them, the same bytes every time, and the
+"""The sample packages: `python -m samples.homologacao_cases` writes them, the same bytes every time, and the
 complete one is read back from its PDFs and approved (the rule tests check the variants as text). Against
 the catalog `make run` loads (the seed-42 sample feeds), the endpoint's check finds their equipment:
 the complete package is approved and each other one fails its rule."""
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog.sample_data.merged import merged_sample
 from homologacao.case import Case
 from homologacao.check import evaluate, read_package
-from homologacao.samples import VARIANTS, Variant, variant_package
-from homologacao.samples.__main__ import main
+from samples.feeds.merged import merged_sample
+from samples.homologacao_cases import VARIANTS, Variant, variant_package
+from samples.homologacao_cases.__main__ import main
 from services.homologacao import HomologacaoService, ProductCatalog, parse_case
 from tests.homologacao.conftest import CONFIG
 

@@ -1,5 +1,5 @@
 """The equipment of the sample packages: products of the sample catalog that `make run` loads
-(`python -m catalog.sample_data`, seed 42), so a package checked against that catalog finds them.
+(`python -m samples.feeds`, seed 42), so a package checked against that catalog finds them.
 
 They are picked from the generator's own product list, which is the catalog's truth (a feed may spell a
 brand or a model its way, but parsing brings it back to the same product id and specs): no feed is
@@ -10,19 +10,16 @@ catalog built from the feeds.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from catalog.feeds import load_feeds_file
-from catalog.identity import brand_alias_index, product_id
-from catalog.sample_data import DEFAULT_FEEDS_CONFIG
-from catalog.sample_data.market import SampleProduct, load_market
-from catalog.sample_data.products import build_products
+from catalog.identity import product_id
 from homologacao.case import Equipment, equipment_from_specs
+from samples.feeds.draw import draw_products
+from samples.feeds.market import SampleProduct
 
-SEED = 42  # the seed of `make run`'s sample (Makefile SEED, the default of `python -m catalog.sample_data`)
+SEED = 42  # the seed of `make run`'s sample (Makefile SEED, the default of `python -m samples.feeds`)
 TYPICAL_INVERTER_W = 5000.0  # a residential system, as most homologação requests are
 TYPICAL_MODULE_W = 450.0
 
@@ -55,10 +52,7 @@ def _pick(
 
 @cache
 def sample_equipment() -> SampleEquipment:
-    # The first draws of catalog.sample_data.write_sample: the same seed gives the same product list.
-    market = load_market()
-    aliases = brand_alias_index(load_feeds_file(DEFAULT_FEEDS_CONFIG).brands)
-    products = build_products(random.Random(SEED), market, aliases, market.default_products)
+    products = draw_products(SEED).products  # the products `make run`'s feeds list
 
     def near(watts: float) -> Callable[[float], float]:
         return lambda power_w: abs(power_w - watts)

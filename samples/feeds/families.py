@@ -12,8 +12,8 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from catalog.sample_data.cec import CecItem
-from catalog.sample_data.market import Market, SampleProduct
+from samples.feeds.cec import CecItem
+from samples.feeds.market import Market, SampleProduct
 
 
 def _price(rng: random.Random, low_high: tuple[float, float], quantity: float = 1.0) -> float:
