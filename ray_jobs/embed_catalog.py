@@ -12,15 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import ray
-from pydantic import Field
-from ray.util.annotations import RayDeprecationWarning
 from tqdm import tqdm
 
 from catalog.documents import (
@@ -33,67 +26,16 @@ from catalog.documents import (
 from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
 from common.embedded import init_ray
-from common.metrics import observe_embedding
 from common.settings import Settings, get_settings
 from common.vectors.owner import RemoteVectorStore, vector_index
-from common.yaml_config import YamlConfig
 from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
-from kernel.vectors import CollectionSpec, VectorPoint, VectorStore
-from models.embedders import OPENAI_SMALL, Embedder, EmbedderConfig, load_embedder
-from ray_jobs.progress import quiet_ray_data, say, step
+from kernel.vectors import VectorPoint, VectorStore
+from models.embedders import EmbedderConfig
+from ray_jobs.indexing import EmbedJobConfig, catalog_collection, embedded_batches, embedder_configs
+from ray_jobs.progress import say, step
 from ray_jobs.runner import job_run
 
 JOB_NAME = "embed_catalog"
-KEYWORD_FIELDS = ("category", "brand", "product_id")
-FLOAT_FIELDS = ("power_w", "price_brl")
-
-
-class EmbedJobConfig(YamlConfig):
-    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="The local model.")
-    use_openai: bool = Field(
-        default=True, description="Also fill `text-embedding-3-small` vectors when OPENAI_API_KEY is set."
-    )
-    batch_size: int = Field(default=128, ge=1, description="Rows per Ray Data batch sent to an actor.")
-    min_actors: int = Field(default=1, ge=1, description="Actor pool lower bound.")
-    max_actors: int = Field(default=2, ge=1, description="Actor pool upper bound.")
-    num_cpus_per_actor: float = Field(default=1, ge=0, description="Ray sets torch threads to this.")
-    num_gpus_per_actor: float = Field(default=0, ge=0, description="1 (or a fraction) on GPU workers.")
-    write_batch_size: int = Field(default=256, ge=1, description="Points per upsert call to the index.")
-
-
-def embedder_configs(config: EmbedJobConfig, settings: Settings) -> list[EmbedderConfig]:
-    configs = [config.embedder]
-    if config.use_openai and settings.openai_api_key:
-        configs.append(OPENAI_SMALL)
-    return configs
-
-
-def catalog_collection(configs: list[EmbedderConfig]) -> CollectionSpec:
-    return CollectionSpec(
-        name=CATALOG_COLLECTION,
-        dense={c.vector_name: c.dim for c in configs},
-        sparse=(LEXICAL_VECTOR,),
-        keyword_fields=KEYWORD_FIELDS,
-        float_fields=FLOAT_FIELDS,
-    )
-
-
-class EmbedBatch:
-    """Ray Data actor: loads every configured model once, then embeds batches of product texts."""
-
-    def __init__(self, configs: list[dict[str, Any]], openai_api_key: str | None, openai_base_url: str):
-        self.embedders: list[Embedder] = [
-            load_embedder(EmbedderConfig.model_validate(c), openai_api_key, openai_base_url) for c in configs
-        ]
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
-        texts = [str(text) for text in batch["text"]]
-        out: dict[str, Any] = {"id": batch["id"]}
-        for embedder in self.embedders:
-            started = time.perf_counter()
-            out[embedder.name] = embedder.embed(texts)
-            observe_embedding(embedder.name, len(texts), time.perf_counter() - started)
-        return out
 
 
 def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = None) -> dict[str, int]:
@@ -133,40 +75,6 @@ def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = 
         )
         run.report(counts, rows)
     return counts
-
-
-def embedded_batches(
-    items: Sequence[tuple[str, str]],
-    config: EmbedJobConfig,
-    configs: list[EmbedderConfig],
-    settings: Settings,
-) -> Iterator[dict[str, np.ndarray]]:
-    """(id, text) pairs through the Ray Data actor pool: numpy batches of `write_batch_size` rows, with
-    the column "id" and one column of vectors per model (named after its vector)."""
-    quiet_ray_data()
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    # Batches of similar length pad little: the encoder's cost follows the longest text in a batch.
-    by_length = sorted(items, key=lambda item: len(item[1]))
-    with warnings.catch_warnings():
-        # Ray Data hands its actors an object-store argument, which Ray says (at error level, on the
-        # console) cannot survive an actor restart (ray-project/ray#57733): no restarts then; a crashed
-        # actor fails the run and the scheduler's retry policy runs it again. `max_restarts` is only
-        # taken through the remote args that Ray 2.64 drops (Ray is pinned at 2.60): its warning is ours.
-        warnings.simplefilter("ignore", RayDeprecationWarning)
-        dataset = ray.data.from_items([{"id": i, "text": t} for i, t in by_length]).map_batches(
-            EmbedBatch,
-            fn_constructor_kwargs={
-                "configs": [c.model_dump() for c in configs],
-                "openai_api_key": key,
-                "openai_base_url": settings.openai_base_url,
-            },
-            batch_size=config.batch_size,
-            compute=ray.data.ActorPoolStrategy(min_size=config.min_actors, max_size=config.max_actors),
-            num_cpus=config.num_cpus_per_actor,
-            num_gpus=config.num_gpus_per_actor,
-            max_restarts=0,
-        )
-    yield from dataset.iter_batches(batch_size=config.write_batch_size, batch_format="numpy")
 
 
 def _embed(

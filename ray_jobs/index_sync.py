@@ -41,8 +41,7 @@ from common.yaml_config import YamlConfig
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from kernel.vectors import VectorStore
 from ray_jobs.background import BackgroundLoop, stop_or_show
-from ray_jobs.embed_catalog import EmbedJobConfig, embedder_configs
-from ray_jobs.knowledge_bases import OfferKey, sync_pricing
+from ray_jobs.indexing import EmbedJobConfig, OfferKey, embedder_configs, sync_pricing
 
 ACTOR_NAME = "helio-index-sync"
 CHANNEL = "offer_changes"  # the NOTIFY channel of the offers change feed

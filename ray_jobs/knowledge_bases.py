@@ -32,28 +32,31 @@ import numpy as np
 import psycopg
 from pydantic import Field
 
-# rag owns chunks and passages; the sparse vector must be the one search queries use, so it is shared.
-from catalog.lexical import lexical_vector
-from common import catalog_store, document_store, offer_store, postgres
+from common import document_store, postgres
 from common.document_store import DocumentReject
 from common.embedded import init_ray, postgres_dsn
 from common.settings import Settings, get_settings
 from common.storage import ObjectStore, object_store
 from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
-from kernel.schemas import CATALOG_COLLECTION, DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
-from kernel.vectors import CollectionSpec, VectorPoint, VectorStore
-from models.embedders import Embedder, EmbedderConfig, load_embedder
-from rag import chunking, pricing
+from kernel.schemas import DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
+from kernel.vectors import VectorPoint, VectorStore
+from models.embedders import Embedder, load_embedder
+from rag import chunking
 from rag.analysis import document_vector
 from rag.chunking import Chunk, ChunkingConfig
 from rag.documents import Document, Rejection, corpus_collection, parse_document
-from ray_jobs.embed_catalog import EmbedJobConfig, catalog_collection, embedded_batches, embedder_configs
+from ray_jobs.indexing import (
+    EmbedJobConfig,
+    document_collection,
+    embedded_batches,
+    embedder_configs,
+    sync_pricing,
+)
 from ray_jobs.progress import say, table
 from ray_jobs.runner import job_run, migrate_once
 
 JOB_NAME = "knowledge_bases"
-OfferKey = tuple[str, str, str]  # product_id, distributor, sku: a row of the offers change feed
 COLUMNS = ("added", "updated", "unchanged", "removed", "rejected", "no_vector")
 log = logging.getLogger(__name__)
 
@@ -75,25 +78,6 @@ class KnowledgeJobConfig(YamlConfig):
         ge=0,
         description="Up to this many texts are embedded in the job's process by models loaded once (no "
         "actor-pool start-up, which keeps --watch within seconds); more go through the Ray Data pool.",
-    )
-
-
-def document_collection(name: str, configs: list[EmbedderConfig]) -> CollectionSpec:
-    return CollectionSpec(
-        name=name,
-        dense={c.vector_name: c.dim for c in configs},
-        sparse=(LEXICAL_VECTOR,),
-        keyword_fields=("source",),
-    )
-
-
-def pricing_collection(configs: list[EmbedderConfig]) -> CollectionSpec:
-    return CollectionSpec(
-        name=PRICING_COLLECTION,
-        dense={c.vector_name: c.dim for c in configs},
-        sparse=(LEXICAL_VECTOR,),
-        keyword_fields=("product_id", "distributor", "brand", "category"),
-        float_fields=("price_brl",),
     )
 
 
@@ -221,68 +205,6 @@ def _write_chunks(
             for row, point_id in enumerate(ids)
         ]
         store.upsert(collection, points)
-
-
-def sync_pricing(
-    store: VectorStore,
-    configs: list[EmbedderConfig],
-    conn: psycopg.Connection[Any],
-    changed: Sequence[OfferKey] | None = None,
-) -> dict[str, int]:
-    """helio-pricing in step with the offers: every offer, or only the products and offers of `changed`
-    ((product_id, distributor, sku) from the offers change feed, whose removed offers leave)."""
-    names = [c.vector_name for c in configs]
-    product_ids = None if changed is None else sorted({product_id for product_id, _, _ in changed})
-    read_at = catalog_store.database_now(conn)
-    products, offers = offer_store.catalog_with_offers(conn, in_stock_only=False, product_ids=product_ids)
-    store.ensure_collection(catalog_collection(configs))
-    store.ensure_collection(pricing_collection(configs))
-    passages = pricing.pricing_passages(products, offers)
-    catalog_fields = ("content_hash", "embedded_with")
-    if product_ids is None:
-        catalog_state = dict(store.scan(CATALOG_COLLECTION, catalog_fields))
-        stored = dict(store.scan(PRICING_COLLECTION, pricing.INDEX_STATE_FIELDS))
-    else:
-        catalog_state = store.payloads(CATALOG_COLLECTION, product_ids, catalog_fields)
-        ids = {p.id for p in passages} | {pricing.passage_id(d, sku) for _, d, sku in changed or ()}
-        stored = store.payloads(PRICING_COLLECTION, sorted(ids), pricing.INDEX_STATE_FIELDS)
-    catalog_hashes = {
-        point_id: f"{state.get('content_hash')}:{','.join(sorted(state.get('embedded_with') or ()))}"
-        for point_id, state in catalog_state.items()
-    }
-    plan = pricing.plan_pricing(passages, stored, catalog_hashes)
-    missing = plan.no_vector
-    for start in range(0, len(plan.to_write), 256):
-        part = plan.to_write[start : start + 256]
-        vectors = store.vectors(CATALOG_COLLECTION, sorted({p.product_id for p in part}), names)
-        points = [
-            VectorPoint(
-                id=p.id,
-                dense=vectors[p.product_id],
-                sparse={LEXICAL_VECTOR: lexical_vector(p.text)},
-                payload={
-                    **p.payload,
-                    "content_hash": p.content_hash,
-                    "catalog_hash": catalog_hashes[p.product_id],
-                    "embedded_with": sorted(vectors[p.product_id]),
-                },
-            )
-            for p in part
-            if vectors.get(p.product_id)
-        ]
-        missing += len(part) - len(points)  # left the catalog between the scan and now
-        store.upsert(PRICING_COLLECTION, points)
-    store.delete(PRICING_COLLECTION, plan.to_delete)
-    if product_ids is None:
-        catalog_store.reapply_offer_changes_since(conn, since=read_at)
-    return {
-        "added": plan.added,
-        "updated": plan.updated,
-        "unchanged": plan.unchanged,
-        "removed": len(plan.to_delete),
-        "rejected": 0,
-        "no_vector": missing,
-    }
 
 
 def run(

@@ -27,6 +27,7 @@ from ray_jobs import (
     change_streams,
     embed_catalog,
     index_sync,
+    indexing,
     knowledge_bases,
     scheduler,
     tariffs,
@@ -65,7 +66,7 @@ def run_stack(settings: Settings, serve_config: SearchAppConfig) -> int:
     tariff_report = tariffs.run(tariffs.TariffsJobConfig(source=settings.tariffs_source), settings)
     say(f"  residential B1 tariffs in force today: {tariff_report.utilities} utilities")
     with step("embed catalog"):
-        counts = embed_catalog.run(embed_catalog.EmbedJobConfig(), settings)
+        counts = embed_catalog.run(indexing.EmbedJobConfig(), settings)
     say("  " + ", ".join(f"{key}: {value}" for key, value in counts.items()))
     with step("knowledge bases (documents and price passages)"):
         rows = knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)

@@ -93,7 +93,8 @@ def bench_embedding(settings: Any) -> dict[str, Any]:
     from common import catalog_store, postgres
     from common.embedded import postgres_dsn
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
-    from ray_jobs.embed_catalog import EmbedJobConfig, run
+    from ray_jobs.embed_catalog import run
+    from ray_jobs.indexing import EmbedJobConfig
 
     started = time.perf_counter()
     counts = run(EmbedJobConfig(), settings)

@@ -263,7 +263,7 @@ def main() -> int:
     from common.embedded import init_ray, local_ray_cpus
     from common.settings import Settings
     from common.vectors.owner import stop_vector_index
-    from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
+    from ray_jobs import catalog_etl, embed_catalog, indexing, knowledge_bases
     from scripts.bench import QUERIES
     from serve_app.app import build_search_app
     from serve_app.config import SearchAppConfig
@@ -283,7 +283,7 @@ def main() -> int:
             source=str(scratch / "feeds"), feeds_config=settings.feeds_config
         )
         catalog_etl.run(source, settings)
-        embed_catalog.run(embed_catalog.EmbedJobConfig(), settings)
+        embed_catalog.run(indexing.EmbedJobConfig(), settings)
         knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
         # Every client is 127.0.0.1: the per-client rate is lifted, as in `make bench`.
         limits = shipped.router.limits.model_copy(update={"rate_per_s": 1e6, "burst": 1_000_000})

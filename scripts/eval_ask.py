@@ -305,7 +305,7 @@ def main() -> int:
     from kernel.chat import ChatEngine
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from models.fallback import FallbackChain
-    from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
+    from ray_jobs import catalog_etl, embed_catalog, indexing, knowledge_bases
     from ray_jobs.progress import quiet_ray_data, step
     from samples.feeds import write_sample
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
@@ -328,7 +328,7 @@ def main() -> int:
         store = EdgeVectorStore(root / "index")
         minilm = SentenceTransformerEmbedder(EmbedderConfig())
         with step("embed the catalog"):
-            embed_catalog.run(embed_catalog.EmbedJobConfig(), settings, store)
+            embed_catalog.run(indexing.EmbedJobConfig(), settings, store)
         with step("knowledge bases"):
             config = knowledge_bases.KnowledgeJobConfig(inline_max_texts=100_000)
             knowledge_bases.run(

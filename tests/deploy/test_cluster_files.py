@@ -78,7 +78,7 @@ def test_no_secret_goes_into_the_image() -> None:
 
 
 def test_the_gpu_embedding_job_fits_the_gpu_workers() -> None:
-    from ray_jobs.embed_catalog import EmbedJobConfig
+    from ray_jobs.indexing import EmbedJobConfig
 
     config = EmbedJobConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "configs" / "embed-gpu.yaml")
     assert config.embedder.device == "cuda" and 0 < config.num_gpus_per_actor <= 1

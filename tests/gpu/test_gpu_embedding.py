@@ -10,7 +10,7 @@ import pytest
 
 from common.settings import PROJECT_ROOT, Settings
 from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
-from ray_jobs.embed_catalog import EmbedJobConfig, embedded_batches
+from ray_jobs.indexing import EmbedJobConfig, embedded_batches
 
 pytestmark = pytest.mark.gpu
 

@@ -14,7 +14,7 @@ from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from kernel.vectors import SearchRequest
 from models.embedders import OPENAI_SMALL, Embedder
-from ray_jobs import catalog_etl, embed_catalog
+from ray_jobs import catalog_etl, embed_catalog, indexing
 from tests.openai_stand_in import FakeOpenAI
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
@@ -28,7 +28,7 @@ def test_embeds_once_then_only_what_changed(
         fresh_settings,
     )
     store = EdgeVectorStore(tmp_path / "qdrant")
-    config = embed_catalog.EmbedJobConfig(batch_size=64, max_actors=1)
+    config = indexing.EmbedJobConfig(batch_size=64, max_actors=1)
 
     first = embed_catalog.run(config, fresh_settings, store=store)
     assert first["embedded"] == first["products"] > 0
@@ -80,7 +80,7 @@ def test_with_openai_configured_each_model_fills_its_own_named_vector(
         catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=settings.feeds_config), settings
     )
     store = EdgeVectorStore(tmp_path / "qdrant")
-    counts = embed_catalog.run(embed_catalog.EmbedJobConfig(max_actors=1), settings, store=store)
+    counts = embed_catalog.run(indexing.EmbedJobConfig(max_actors=1), settings, store=store)
     assert counts["embedded"] == counts["products"] > 0
     assert sum(len(request["input"]) for request in FakeOpenAI.requests) == counts["products"]
     states = dict(store.scan(CATALOG_COLLECTION, ["embedded_with"]))

@@ -15,7 +15,7 @@ from common.settings import Settings
 from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from rag.pricing import brl, passage_id
-from ray_jobs import catalog_etl, embed_catalog, knowledge_bases
+from ray_jobs import catalog_etl, embed_catalog, indexing
 from ray_jobs.index_sync import apply_all_pending
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
@@ -34,10 +34,10 @@ def indexed(
         indexed_settings,
     )
     store = EdgeVectorStore(tmp_path_factory.mktemp("qdrant"))
-    config = embed_catalog.EmbedJobConfig(batch_size=64, max_actors=1)
+    config = indexing.EmbedJobConfig(batch_size=64, max_actors=1)
     embed_catalog.run(config, indexed_settings, store=store)
     with db(indexed_settings) as conn:
-        knowledge_bases.sync_pricing(store, embed_catalog.embedder_configs(config, indexed_settings), conn)
+        indexing.sync_pricing(store, indexing.embedder_configs(config, indexed_settings), conn)
         apply_all_pending(conn, store, indexed_settings, batch_size=500)
     yield indexed_settings, store
     store.close()

@@ -29,7 +29,7 @@ from kernel.schemas import (
 from kernel.vectors import CollectionSpec, SearchRequest, VectorPoint, VectorStore
 from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
 from ray_jobs import knowledge_bases
-from ray_jobs.embed_catalog import catalog_collection
+from ray_jobs.indexing import catalog_collection
 from ray_jobs.knowledge_bases import KnowledgeJobConfig, TextEncoder
 from tests.conftest import S3
 from tests.rag.test_documents import make_pdf

@@ -15,7 +15,7 @@ from catalog.lexical import lexical_vector
 from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from kernel.vectors import VectorPoint, VectorStore
 from models.embedders import Embedder, EmbedderConfig
-from ray_jobs.embed_catalog import catalog_collection
+from ray_jobs.indexing import catalog_collection
 
 CATALOG_CSV = Path(__file__).with_name("catalog.csv")
 AC_VOLTAGE_BY_PHASES = {1: 220, 3: 380}
