@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import ray.exceptions
@@ -58,10 +59,12 @@ class VectorIndexClient:
                 raise _unavailable(f"cannot reach the index actor ({type(error).__name__})", error) from None
         return self._handle
 
-    async def _call(self, method: str, *args: Any) -> Any:
+    async def _call(self, what: str, collection: str, remote: Callable[[Any], Awaitable[Any]]) -> Any:
+        """`remote(actor)` (the actor method's ObjectRef), awaited within the timeout; Ray's failures as
+        the index being unavailable, and a collection the actor lacks as `CollectionMissing`."""
         actor = await self._actor()
         try:
-            return await asyncio.wait_for(getattr(actor, method).remote(*args), self._timeout_s)
+            return await asyncio.wait_for(remote(actor), self._timeout_s)
         except TimeoutError:
             raise _unavailable(f"no answer within {self._timeout_s:g} s") from None
         except ray.exceptions.RayActorError as error:
@@ -69,47 +72,68 @@ class VectorIndexClient:
             raise _unavailable("the index actor is not running", error) from None
         except ray.exceptions.RayTaskError as error:
             if isinstance(error.cause, LookupError):
-                collection = args[0] if args else "?"
-                raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None
-            raise _unavailable(f"{method} failed ({type(error.cause).__name__})", error.cause) from None
+                raise _missing(collection) from None
+            raise _unavailable(f"{what} failed ({type(error.cause).__name__})", error.cause) from None
         except ray.exceptions.RayError as error:
-            raise _unavailable(f"{method} failed ({type(error).__name__})", error) from None
+            raise _unavailable(f"{what} failed ({type(error).__name__})", error) from None
 
     async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
-        hits: list[Hit] = await self._call("search", collection, request)
+        hits: list[Hit] = await self._call(
+            "search", collection, lambda actor: actor.search.remote(collection, request)
+        )
         return hits
 
     async def brands(self) -> list[str]:
-        brands: list[str] = await self._call("facet", CATALOG_COLLECTION, "brand")
+        brands: list[str] = await self._call(
+            "facet", CATALOG_COLLECTION, lambda actor: actor.facet.remote(CATALOG_COLLECTION, "brand")
+        )
         return brands
 
     async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
-        points: list[tuple[str, dict[str, Any]]] = await self._call("scan", collection, list(fields))
+        points: list[tuple[str, dict[str, Any]]] = await self._call(
+            "scan", collection, lambda actor: actor.scan.remote(collection, list(fields))
+        )
         return [joined(payload, fields) for _, payload in points]
 
     async def describe(self) -> str:
         """For the health check: how many products the catalog collection holds."""
-        count = await self._call("count", CATALOG_COLLECTION)
+        count = await self._call(
+            "count", CATALOG_COLLECTION, lambda actor: actor.count.remote(CATALOG_COLLECTION)
+        )
         return f"{count} products in {CATALOG_COLLECTION}"
 
 
 class LocalVectorIndex:
-    """The in-process twin of `VectorIndexClient`, over any `VectorStore` (no actor, no Ray)."""
+    """The in-process twin of `VectorIndexClient`, over any `VectorStore` (no actor, no Ray); the same
+    answers and errors (tests/common/test_vector_owner.py holds them side by side)."""
 
     def __init__(self, store: VectorStore) -> None:
         self._store = store
 
     async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
-        try:
+        with _collection_of(collection):
             return self._store.search(collection, request)
-        except LookupError:
-            raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None
 
     async def brands(self) -> list[str]:
-        return self._store.facet(CATALOG_COLLECTION, "brand")
+        with _collection_of(CATALOG_COLLECTION):
+            return self._store.facet(CATALOG_COLLECTION, "brand")
 
     async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
-        try:
+        with _collection_of(collection):
             return [joined(payload, fields) for _, payload in self._store.scan(collection, fields)]
-        except LookupError:
-            raise CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job") from None
+
+    async def describe(self) -> str:
+        with _collection_of(CATALOG_COLLECTION):
+            return f"{self._store.count(CATALOG_COLLECTION)} products in {CATALOG_COLLECTION}"
+
+
+@contextmanager
+def _collection_of(collection: str) -> Iterator[None]:
+    try:
+        yield
+    except LookupError:
+        raise _missing(collection) from None
+
+
+def _missing(collection: str) -> CollectionMissing:
+    return CollectionMissing(VECTOR_INDEX, f"no collection {collection!r}: run its job")

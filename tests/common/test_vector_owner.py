@@ -4,6 +4,7 @@ One actor serves the whole module (starting one costs seconds here); each test w
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import time
@@ -15,7 +16,10 @@ import pytest
 import ray
 
 from common.settings import Settings
+from common.vectors.client import CollectionMissing, LocalVectorIndex, VectorIndexClient
+from common.vectors.edge import EdgeVectorStore
 from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
+from kernel.schemas import CATALOG_COLLECTION
 from kernel.vectors import (
     CollectionSpec,
     PayloadFilter,
@@ -125,3 +129,48 @@ def test_actor_serving_another_folder_is_refused(owner_settings: Settings) -> No
     elsewhere = owner_settings.model_copy(update={"data_dir": owner_settings.data_dir / "elsewhere"})
     with pytest.raises(RuntimeError, match="already serves"):
         vector_index(elsewhere)
+
+
+def test_the_async_port_answers_alike_through_the_actor_and_in_process(
+    owner_settings: Settings, tmp_path: Any
+) -> None:
+    """The congruence of the serving port: every method of `VectorIndexClient` (the owner actor) and of
+    its in-process twin `LocalVectorIndex`, on the same points, and a missing collection on both."""
+    points = make_points(25, seed=4)
+    catalog = spec(CATALOG_COLLECTION)
+    remote = RemoteVectorStore(vector_index(owner_settings))
+    local = EdgeVectorStore(tmp_path / "twin")
+    for store in (remote, local):
+        store.ensure_collection(catalog)
+        store.upsert(CATALOG_COLLECTION, points)
+    through_actor = VectorIndexClient(lambda: vector_index(owner_settings), timeout_s=30)
+    in_process = LocalVectorIndex(local)
+    request = SearchRequest(
+        limit=5,
+        dense_name="minilm",
+        dense=points[3].dense["minilm"],
+        sparse_name="lexical",
+        sparse=points[3].sparse["lexical"],
+        filter=PayloadFilter(equals={"brand": "jinko"}),
+    )
+
+    async def answers(index: VectorIndexClient | LocalVectorIndex) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "search": await index.search(request),
+            "brands": sorted(await index.brands()),
+            "texts": sorted(await index.texts(CATALOG_COLLECTION, ["brand"])),
+            "describe": await index.describe(),
+        }
+        for name, call in {
+            "search": index.search(request, "no-such-collection"),
+            "texts": index.texts("no-such-collection", ["brand"]),
+        }.items():
+            with pytest.raises(CollectionMissing, match="no-such-collection"):
+                await call
+            found[f"{name} missing"] = True
+        return found
+
+    actor_answers = asyncio.run(answers(through_actor))
+    assert actor_answers == asyncio.run(answers(in_process))
+    assert actor_answers["describe"] == f"25 products in {CATALOG_COLLECTION}"
+    assert [hit.id for hit in actor_answers["search"]][:1] == [points[3].id]
