@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,15 @@ from common.settings import Settings
 ensure_runtime_dir()  # pgserver's lock folder, here as in every process the platform starts
 
 if TYPE_CHECKING:
+    from catalog.merge import MergedCatalog
+    from kernel.schemas import Offer, Product
     from models.embedders import SentenceTransformerEmbedder
+    from services.recommend import KitRecommender
     from tests.erp_simulator import ErpSimulator
     from tests.kafka_broker import TansuBroker
 
 
+TODAY = date(2026, 11, 24)  # the sample tariffs in force on this day
 ERP_TOKEN = "erp-test-token"  # the bearer token the ERP simulator of the session expects
 # A test using one of these, directly or through another fixture, starts a service or loads a model: it
 # is marked `slow`, so `make test-fast` (-m "not slow") runs unit tests only. Under it (UNIT_TESTS_ONLY=1)
@@ -100,6 +105,28 @@ def ray_session(settings: Settings) -> Iterator[str]:
     init_ray(settings, include_dashboard=True, dashboard_host="127.0.0.1", dashboard_port=port)
     yield f"http://127.0.0.1:{port}"
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> MergedCatalog:
+    """A small generated catalog (300 products), merged in-process as the ETL would."""
+    from samples.feeds.merged import merged_sample
+
+    return merged_sample(tmp_path_factory.mktemp("recommend_feeds"), seed=7, products=300)
+
+
+@pytest.fixture(scope="session")
+def catalog(sample: MergedCatalog) -> tuple[list[Product], list[Offer]]:
+    return list(sample.products.values()), list(sample.offers.values())
+
+
+@pytest.fixture(scope="session")
+def recommender(catalog: tuple[list[Product], list[Offer]]) -> KitRecommender:
+    from services.recommend import KitRecommender
+
+    recommender = KitRecommender(load_catalog=lambda: catalog, max_options=5, today=lambda: TODAY)
+    assert recommender.refresh()
+    return recommender
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,7 @@ from services.recommend import KitRecommender
 from services.recommend_models import KitOptionView, RecommendRequest
 from solar import ResidentialTariff
 from solar.parameters import DATA_DIR
-from tests.conftest import S3
-from tests.serve_app.conftest import TODAY
+from tests.conftest import S3, TODAY
 
 IRRADIANCE_SAMPLE = DATA_DIR / "irradiancia-capitais.csv"
 

@@ -23,8 +23,8 @@ from serve_app.config import SearchAppConfig
 from services.recommend import KitRecommender
 from services.recommend_models import RecommendRequest
 from services.tariff_book import TariffBook
-from tests.conftest import free_port, new_database
-from tests.serve_app.conftest import TODAY, load_into_postgres
+from tests.conftest import TODAY, free_port, new_database
+from tests.serve_app.conftest import load_into_postgres
 
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
 
