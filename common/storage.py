@@ -72,9 +72,3 @@ def object_store(uri: str, settings: Settings) -> ObjectStore:
         # region_name stays out of client_kwargs: aiobotocore rejects it next to endpoint_url here.
         options["client_kwargs"] = {"endpoint_url": settings.s3_endpoint_url}
     return ObjectStore(root=uri, options=options)
-
-
-def read_object(uri: str, settings: Settings) -> bytes:
-    """One file's bytes, by path or s3:// URI."""
-    folder, _, name = uri.rstrip("/").rpartition("/")
-    return object_store(folder or ".", settings).read_bytes(name)

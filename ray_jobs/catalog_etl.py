@@ -25,8 +25,9 @@ from catalog.merge import diff_catalog, merge_feed_records, offer_hash, product_
 from catalog.parsing import parse_feed_file
 from common import catalog_store, postgres
 from common.embedded import init_ray
-from common.settings import Settings, get_settings
-from common.storage import ObjectStore, object_store
+from common.resources import Resources
+from common.settings import get_settings
+from common.storage import ObjectStore
 from kernel.schemas import FeedRecord, RejectedRow
 from ray_jobs.progress import quiet_ray_data, say, step, table
 from ray_jobs.runner import job_run
@@ -118,10 +119,10 @@ def read_feeds(
     return records, rejects
 
 
-def run(config: CatalogEtlConfig, settings: Settings) -> EtlReport:
+def run(config: CatalogEtlConfig, resources: Resources) -> EtlReport:
     feeds = load_feeds(config.feeds_config)
-    store = object_store(config.source, settings)
-    with job_run(settings, JOB_NAME) as run:
+    store = resources.objects(config.source)
+    with job_run(resources, JOB_NAME) as run:
         conn = run.conn
         with step(f"parse feeds of {len(feeds)} distributors from {store.root}"):
             records, parse_rejects = read_feeds(feeds, store)
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     init_ray(settings)
     try:
-        report = run(CatalogEtlConfig(source=args.source, feeds_config=args.feeds_config), settings)
+        config = CatalogEtlConfig(source=args.source, feeds_config=args.feeds_config)
+        report = run(config, Resources(settings))
     except FileNotFoundError as error:  # recorded as failed in job_runs
         say(f"error: {error}")
         return 1

@@ -32,10 +32,10 @@ from common.embedded import (
     connect_to_cluster,
     long_lived_actor,
     named_actor,
-    postgres_dsn,
     stop_named_actor,
 )
 from common.logs import configure_logging
+from common.resources import Resources
 from common.settings import Settings, get_settings
 from erp.change_events import ChangeEvent
 from erp.records import ErpOrder, HomologacaoUpdate, PriceEntry
@@ -86,7 +86,7 @@ class ChangeStreamsActor(BackgroundLoop):
     def __init__(self, settings: Settings) -> None:
         super().__init__("change-streams", RECONNECT_DELAY_S)
         self._config = ChangeStreamConfig.from_settings(settings)
-        self._dsn = postgres_dsn(settings)
+        self._dsn = Resources(settings).dsn
         with postgres.connect(self._dsn) as conn:
             postgres.migrate(conn, erp_store.SCHEMA)
         self._handlers = erp_handlers(settings)

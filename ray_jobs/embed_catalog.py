@@ -26,8 +26,8 @@ from catalog.documents import (
 from catalog.lexical import lexical_vector
 from common import catalog_store, postgres
 from common.embedded import init_ray
+from common.resources import Resources
 from common.settings import Settings, get_settings
-from common.vectors.owner import RemoteVectorStore, vector_index
 from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
 from kernel.vectors import VectorPoint, VectorStore
 from models.embedders import EmbedderConfig
@@ -38,11 +38,11 @@ from ray_jobs.runner import job_run
 JOB_NAME = "embed_catalog"
 
 
-def run(config: EmbedJobConfig, settings: Settings, store: VectorStore | None = None) -> dict[str, int]:
+def run(config: EmbedJobConfig, resources: Resources) -> dict[str, int]:
+    settings, store = resources.settings, resources.vectors
     configs = embedder_configs(config, settings)
     names = [c.vector_name for c in configs]
-    store = store or RemoteVectorStore(vector_index(settings))
-    with job_run(settings, JOB_NAME) as run:
+    with job_run(resources, JOB_NAME) as run:
         with step("read catalog and index state"):
             read_at = catalog_store.database_now(run.conn)
             documents = {d.id: d for d in map(index_document, catalog_store.catalog_for_index(run.conn))}
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = EmbedJobConfig.from_yaml(args.config) if args.config else EmbedJobConfig()
     init_ray(settings)
-    counts = run(config, settings)
+    counts = run(config, Resources(settings))
     say(", ".join(f"{key}: {value}" for key, value in counts.items()))
     return 0
 

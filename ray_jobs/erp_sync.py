@@ -35,9 +35,10 @@ import psycopg
 from pydantic import BaseModel, Field, ValidationError
 
 from common import erp_store, postgres
-from common.embedded import join_cluster_for_metrics, postgres_dsn
+from common.embedded import join_cluster_for_metrics
 from common.erp_client import ErpClient, ErpError, ErpRefused, ErpUnavailable
-from common.settings import Settings, get_settings
+from common.resources import Resources
+from common.settings import get_settings
 from erp.records import ErpOrder, ErpProduct, HomologacaoUpdate, rejection_reason
 from erp.rules import advance_watermark
 from ray_jobs.progress import say, step, table
@@ -163,9 +164,9 @@ def dispatch_outbox(conn: Conn, client: ErpClient, report: StreamReport) -> None
 
 
 def sync_stream(
-    stream: str, settings: Settings, conn: Conn, client: ErpClient, config: ErpSyncConfig
+    stream: str, resources: Resources, conn: Conn, client: ErpClient, config: ErpSyncConfig
 ) -> StreamReport:
-    with job_run(settings, f"erp_sync.{stream}", erp_store.SCHEMA, conn=conn) as run:
+    with job_run(resources, f"erp_sync.{stream}", erp_store.SCHEMA, conn=conn) as run:
         report = StreamReport(stream=stream, run_id=run.id, status="running")
         try:
             with step(f"ERP {stream}"):
@@ -182,7 +183,7 @@ def sync_stream(
 
 def run(
     stream: str,
-    settings: Settings,
+    resources: Resources,
     *,
     config: ErpSyncConfig | None = None,
     client: ErpClient | None = None,
@@ -194,18 +195,18 @@ def run(
         raise ValueError(f"unknown ERP stream {stream!r}; one of {', '.join(STREAMS)} or all")
     config = config or ErpSyncConfig()
     reports: dict[str, StreamReport] = {}
-    with postgres.connect(postgres_dsn(settings)) as conn:
+    with resources.connect() as conn:
         conn.autocommit = True  # every transaction here is an explicit block: a page, an outbox row
-        if client is None and not settings.erp_url:
+        if client is None and not resources.settings.erp_url:
             for name in streams:
-                with job_run(settings, f"erp_sync.{name}", erp_store.SCHEMA, conn=conn) as run:
+                with job_run(resources, f"erp_sync.{name}", erp_store.SCHEMA, conn=conn) as run:
                     reports[name] = StreamReport(stream=name, run_id=run.id, status="skipped")
                     run.report(reports[name].counts(), status="skipped")
             return ErpSyncReport(streams=reports)
-        erp = client or ErpClient.from_settings(settings)
+        erp = client or resources.erp_client()
         try:
             for name in streams:
-                reports[name] = sync_stream(name, settings, conn, erp, config)
+                reports[name] = sync_stream(name, resources, conn, erp, config)
         finally:
             if client is None:
                 erp.close()
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         say("ERP sync idle: ERP_URL is not set (recorded as a skipped run).")
     report = run(
         args.stream,
-        settings,
+        Resources(settings),
         config=ErpSyncConfig(page_size=args.page_size, full=args.full),
     )
     if not settings.erp_url:

@@ -37,8 +37,9 @@ from common import homologacao_store as store
 from common.embedded import join_cluster_for_metrics
 from common.erp_client import ErpClient, ErpError
 from common.offer_store import catalog_with_offers
+from common.resources import Resources
 from common.settings import Settings, get_settings
-from common.storage import object_store
+from common.storage import ObjectStore
 from erp.records import ErpOrder, rejection_reason
 from homologacao.case import Case, Equipment, equipment_from_specs
 from homologacao.check import CheckResult, check_package, read_package
@@ -93,8 +94,7 @@ def order_folder(documents: str, order_id: str, settings: Settings) -> str:
     return folder
 
 
-def order_files(folder: str, settings: Settings) -> list[tuple[str, bytes]]:
-    source = object_store(folder, settings)
+def order_files(source: ObjectStore) -> list[tuple[str, bytes]]:
     try:
         names = [name for name in source.list_files() if not name.lower().endswith(".json")]
     except FileNotFoundError:
@@ -132,9 +132,9 @@ def send_unsent(conn: Any, client: ErpClient) -> tuple[int, int]:
     return sent, failed
 
 
-def run(config: HomologacaoJobConfig, settings: Settings, client: ErpClient | None) -> HomologacaoJobReport:
+def run(config: HomologacaoJobConfig, resources: Resources, client: ErpClient | None) -> HomologacaoJobReport:
     # the orders table is the ERP sync's
-    with job_run(settings, JOB_NAME, erp_store.SCHEMA, store.SCHEMA) as run:
+    with job_run(resources, JOB_NAME, erp_store.SCHEMA, store.SCHEMA) as run:
         conn = run.conn
         counts: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
@@ -150,11 +150,11 @@ def run(config: HomologacaoJobConfig, settings: Settings, client: ErpClient | No
         for row in orders:
             try:  # a row stored before order ids were checked may be no order, or name another folder
                 order = ErpOrder.model_validate(row)
-                folder = order_folder(config.documents, order.order_id, settings)
+                folder = order_folder(config.documents, order.order_id, resources.settings)
             except ValueError as error:
                 reject(row, error)
                 continue
-            files = order_files(folder, settings)
+            files = order_files(resources.objects(folder))
             if not files:
                 counts["waiting"] += 1
                 continue
@@ -204,11 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     join_cluster_for_metrics(settings)
     config = HomologacaoJobConfig(documents=args.documents, send=not args.no_send)
-    client = ErpClient.from_settings(settings) if settings.erp_url and config.send else None
+    resources = Resources(settings)
+    client = resources.erp_client() if settings.erp_url and config.send else None
     if client is None and config.send:
         say("ERP_URL is not set: checks are stored, and sent by a later run that has it")
     try:
-        report = run(config, settings, client)
+        report = run(config, resources, client)
     finally:
         if client is not None:
             client.close()

@@ -33,10 +33,9 @@ from common import catalog_store, metrics, postgres
 from common.embedded import (
     connect_to_cluster,
     long_lived_actor,
-    postgres_dsn,
 )
+from common.resources import Resources
 from common.settings import Settings, get_settings
-from common.vectors.owner import RemoteVectorStore, vector_index
 from common.yaml_config import YamlConfig
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
 from kernel.vectors import VectorStore
@@ -137,15 +136,15 @@ class IndexSyncActor(BackgroundLoop):
     def __init__(self, settings: Settings, config: IndexSyncConfig) -> None:
         super().__init__("index-sync", config.reconnect_s)
         self._settings, self._config = settings, config
-        self._dsn = postgres_dsn(settings)
-        with postgres.connect(self._dsn) as conn:
+        self._resources = Resources(settings)
+        with self._resources.connect() as conn:
             postgres.migrate(conn)
-        self._store = RemoteVectorStore(vector_index(settings))
+        self._store = self._resources.vectors
         self._applied = SyncCounts()
         self._start_loop()
 
     def status(self) -> IndexSyncStatus:
-        with postgres.connect(self._dsn) as conn:
+        with self._resources.connect() as conn:
             pending, lag = catalog_store.offer_change_backlog(conn)
         with self._lock:
             return IndexSyncStatus(
@@ -157,7 +156,8 @@ class IndexSyncActor(BackgroundLoop):
             )
 
     def _serve(self) -> None:
-        with psycopg.connect(self._dsn, autocommit=True) as listener, postgres.connect(self._dsn) as conn:
+        dsn = self._resources.dsn
+        with psycopg.connect(dsn, autocommit=True) as listener, self._resources.connect() as conn:
             conn.autocommit = True  # each batch commits its own marks
             listener.execute(f"LISTEN {CHANNEL}")
             forget_due = 0.0
@@ -197,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         print(error)
         return 2
     if args.command == "once":
-        with postgres.connect(postgres_dsn(settings)) as conn:
+        resources = Resources(settings)
+        with resources.connect() as conn:
             conn.autocommit = True
             postgres.migrate(conn)
-            store = RemoteVectorStore(vector_index(settings))
-            counts = apply_all_pending(conn, store, settings, IndexSyncConfig().batch_size)
+            counts = apply_all_pending(conn, resources.vectors, settings, IndexSyncConfig().batch_size)
         print(counts.model_dump_json())
         return 0
     if args.command == "start":

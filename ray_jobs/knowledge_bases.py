@@ -34,10 +34,10 @@ from pydantic import Field
 
 from common import document_store, postgres
 from common.document_store import DocumentReject
-from common.embedded import init_ray, postgres_dsn
+from common.embedded import init_ray
+from common.resources import Resources
 from common.settings import Settings, get_settings
-from common.storage import ObjectStore, object_store
-from common.vectors.owner import RemoteVectorStore, vector_index
+from common.storage import ObjectStore
 from common.yaml_config import YamlConfig
 from kernel.schemas import DOCUMENT_COLLECTIONS, LEXICAL_VECTOR, PRICING_COLLECTION
 from kernel.vectors import VectorPoint, VectorStore
@@ -159,8 +159,7 @@ class SyncResult:
 
 def sync(
     config: KnowledgeJobConfig,
-    settings: Settings,
-    store: VectorStore,
+    resources: Resources,
     encoder: TextEncoder,
     conn: psycopg.Connection[Any],
     parsed: dict[str, Document | Rejection] | None = None,
@@ -169,7 +168,8 @@ def sync(
     """One pass: every document collection, then pricing. Writes new points before deleting old ones,
     so an edited document is never missing from search."""
     names = [c.vector_name for c in encoder.configs]
-    objects = object_store(config.source or settings.docs_uri, settings)
+    store = resources.vectors
+    objects = resources.objects(config.source or resources.settings.docs_uri)
     corpus = read_corpus(objects, parsed or {})
     rows: dict[str, dict[str, int]] = {}
     for collection in DOCUMENT_COLLECTIONS:
@@ -208,16 +208,12 @@ def _write_chunks(
 
 
 def run(
-    config: KnowledgeJobConfig,
-    settings: Settings,
-    store: VectorStore | None = None,
-    encoder: TextEncoder | None = None,
+    config: KnowledgeJobConfig, resources: Resources, encoder: TextEncoder | None = None
 ) -> dict[str, dict[str, int]]:
     """One sync, recorded in job_runs; returns counts per collection."""
-    store = store or RemoteVectorStore(vector_index(settings))
-    encoder = encoder or TextEncoder(config, settings)
-    with job_run(settings, JOB_NAME, document_store.SCHEMA) as run:
-        result = sync(config, settings, store, encoder, run.conn)
+    encoder = encoder or TextEncoder(config, resources.settings)
+    with job_run(resources, JOB_NAME, document_store.SCHEMA) as run:
+        result = sync(config, resources, encoder, run.conn)
         document_store.record_document_rejects(run.conn, rejects=result.rejects, run_id=run.id)
         run.report(result.rows, row_counts(result.rows))
     return result.rows
@@ -241,28 +237,27 @@ def row_counts(rows: dict[str, dict[str, int]]) -> postgres.RowCounts:
 
 def watch(
     config: KnowledgeJobConfig,
-    settings: Settings,
-    store: VectorStore,
+    resources: Resources,
     stop: threading.Event,
     encoder: TextEncoder | None = None,
 ) -> None:
     """Sync every `poll_interval_s` until `stop` is set. A cycle that changed something (or whose rejects
     differ from the last cycle's) is recorded as a run, so job_runs does not grow by one row per poll; a
     failing cycle (source or database unreachable) is logged, and the next one tries again."""
-    encoder = encoder or TextEncoder(config, settings)
+    encoder = encoder or TextEncoder(config, resources.settings)
     parsed: dict[str, Document | Rejection] = {}
     last_rejects: list[DocumentReject] | None = None
     pricing_due = time.monotonic()
     while not stop.is_set():
         try:
-            with postgres.connect(postgres_dsn(settings)) as conn:
+            with resources.connect() as conn:
                 migrate_once(conn, document_store.SCHEMA)
                 with_pricing = config.pricing and time.monotonic() >= pricing_due
-                result = sync(config, settings, store, encoder, conn, parsed, with_pricing)
+                result = sync(config, resources, encoder, conn, parsed, with_pricing)
                 if with_pricing:
                     pricing_due = time.monotonic() + config.pricing_interval_s
                 if result.changed or result.rejects != last_rejects:
-                    with job_run(settings, JOB_NAME, document_store.SCHEMA, conn=conn) as run:
+                    with job_run(resources, JOB_NAME, document_store.SCHEMA, conn=conn) as run:
                         document_store.record_document_rejects(conn, rejects=result.rejects, run_id=run.id)
                         run.report(result.rows, row_counts(result.rows))
                     say(table(result.rows, COLUMNS))
@@ -283,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         config = config.model_copy(update={"source": args.source})
     init_ray(settings)
+    resources = Resources(settings)
     if args.watch:
         logging.basicConfig(level=logging.INFO)
         say(
@@ -290,11 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         stop = threading.Event()
         try:
-            watch(config, settings, RemoteVectorStore(vector_index(settings)), stop)
+            watch(config, resources, stop)
         except KeyboardInterrupt:
             stop.set()
         return 0
-    rows = run(config, settings)
+    rows = run(config, resources)
     say(table(rows, COLUMNS))
     return 0
 

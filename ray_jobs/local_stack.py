@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from common.embedded import stack_file, start_stack_ray, stop_started_postgres
 from common.job_submission import wait_for_job_agent
+from common.resources import Resources
 from common.settings import Settings, get_settings
 from ray_jobs import (
     catalog_etl,
@@ -54,22 +55,23 @@ def main() -> int:
 
 def run_stack(settings: Settings, serve_config: SearchAppConfig) -> int:
     """The pipeline on the stack's Ray, then the API until Ctrl-C."""
+    resources = Resources(settings)
     with step("catalog ETL"):
         report = catalog_etl.run(
             catalog_etl.CatalogEtlConfig(source=settings.feeds_uri, feeds_config=settings.feeds_config),
-            settings,
+            resources,
         )
     say(table(report.per_distributor, catalog_etl.REPORT_COLUMNS))
     if report.accepted == 0:
         say("error: no feed row could be loaded; nothing to serve")
         return 1
-    tariff_report = tariffs.run(tariffs.TariffsJobConfig(source=settings.tariffs_source), settings)
+    tariff_report = tariffs.run(tariffs.TariffsJobConfig(source=settings.tariffs_source), resources)
     say(f"  residential B1 tariffs in force today: {tariff_report.utilities} utilities")
     with step("embed catalog"):
-        counts = embed_catalog.run(indexing.EmbedJobConfig(), settings)
+        counts = embed_catalog.run(indexing.EmbedJobConfig(), resources)
     say("  " + ", ".join(f"{key}: {value}" for key, value in counts.items()))
     with step("knowledge bases (documents and price passages)"):
-        rows = knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
+        rows = knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), resources)
     say(table(rows, knowledge_bases.COLUMNS))
     with step("index syncer (price and stock changes → search within seconds)"):
         index_sync.start(settings)

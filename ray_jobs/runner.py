@@ -1,6 +1,6 @@
 """The one job runner: every job's run is connected, recorded and closed the same way.
 
-    with job_run(settings, JOB_NAME, tariff_store.SCHEMA) as run:
+    with job_run(resources, JOB_NAME, tariff_store.SCHEMA) as run:
         ...                                   # run.conn, run.id
         run.report(counts, rows)              # what `job_runs` and the scheduler's history show
 
@@ -25,8 +25,7 @@ from typing import Any
 import psycopg
 
 from common import postgres
-from common.embedded import postgres_dsn
-from common.settings import Settings
+from common.resources import Resources
 
 
 class JobTimedOut(Exception):
@@ -62,13 +61,13 @@ _migrated_lock = threading.Lock()
 
 @contextmanager
 def job_run(
-    settings: Settings, job: str, *schemas: str, conn: psycopg.Connection[Any] | None = None
+    resources: Resources, job: str, *schemas: str, conn: psycopg.Connection[Any] | None = None
 ) -> Iterator[JobRun]:
     """One recorded run of `job` (see the module's docstring); `conn` reuses the caller's connection."""
-    dsn = postgres_dsn(settings)
+    settings = resources.settings
     with ExitStack() as stack:
         if conn is None:
-            conn = stack.enter_context(postgres.connect(dsn))
+            conn = stack.enter_context(resources.connect())
         migrate_once(conn, *schemas)
         run_id = postgres.start_job_run(conn, job=job, submission_id=settings.job_submission_id)
         run = JobRun(job, run_id, conn)
@@ -77,7 +76,7 @@ def job_run(
                 yield run
         except BaseException as error:
             status = "timed_out" if isinstance(error, JobTimedOut) else "failed"
-            _record_failure(dsn, run, status, repr(error))
+            _record_failure(resources, run, status, repr(error))
             raise
         postgres.finish_job_run(
             conn, run_id=run.id, status=run.status, counts=run.counts, rows=run.rows, error=run.error
@@ -93,10 +92,10 @@ def migrate_once(conn: psycopg.Connection[Any], *schemas: str) -> None:
             _migrated.add(key)
 
 
-def _record_failure(dsn: str, run: JobRun, status: str, error: str) -> None:
+def _record_failure(resources: Resources, run: JobRun, status: str, error: str) -> None:
     """The failure lands even when the body left a transaction broken or Postgres dropped the line."""
     if run.conn.broken or run.conn.closed:
-        with postgres.connect(dsn) as fresh:
+        with resources.connect() as fresh:
             postgres.finish_job_run(fresh, run_id=run.id, status=status, counts=run.counts, error=error)
         return
     run.conn.rollback()

@@ -42,10 +42,10 @@ from common.embedded import (
     connect_to_cluster,
     long_lived_actor,
     path_with,
-    postgres_dsn,
     worker_env,
 )
 from common.job_submission import TERMINAL, JobBackend, RayJobs
+from common.resources import Resources
 from common.run_history import (
     SCHEDULER_ACTOR,
     AlreadyRunning,
@@ -55,18 +55,18 @@ from common.run_history import (
     TriggerOutcome,
 )
 from common.settings import Settings, get_settings
-from common.storage import object_store
 from ray_jobs.schedules import JobInfo, SchedulerConfig, idle_reason, job_infos
 
 log = logging.getLogger(__name__)
 
 
-def job_env(settings: Settings, submission_id: str, timeout_s: float) -> dict[str, str]:
+def job_env(resources: Resources, submission_id: str, timeout_s: float) -> dict[str, str]:
     """The environment a submitted run starts with: this project importable, its `python` first on PATH,
     the settings this scheduler was given (so the run sees the same database and data), the submission
     id the job records with its counts, and its time limit (the job runner stops itself there). Secrets
     are left out: runtime envs show in the dashboard, so jobs get them from the nodes' environment like
     every other process there."""
+    settings = resources.settings
     env = worker_env()
     env["PATH"] = path_with(os.path.dirname(sys.executable), "PATH")
     for name in sorted(settings.model_fields_set | {"base_dir", "data_dir"}):
@@ -74,7 +74,7 @@ def job_env(settings: Settings, submission_id: str, timeout_s: float) -> dict[st
         if value is None or isinstance(value, SecretStr):
             continue
         env[name.upper()] = str(value)
-    dsn = postgres_dsn(settings)
+    dsn = resources.dsn
     if not urlsplit(dsn).password:
         env["DATABASE_URL"] = dsn
     else:
@@ -99,9 +99,9 @@ class JobScheduler:
         self._settings = settings
         self._backend = backend
         self._now = now
-        self._dsn = postgres_dsn(settings)
+        self._resources = Resources(settings)
         self._watched = {
-            name: object_store(getattr(settings, job.watch), settings)
+            name: self._resources.objects(getattr(settings, job.watch))
             for name, job in config.jobs.items()
             if job.watch is not None and idle_reason(job, settings) is None
         }
@@ -120,7 +120,7 @@ class JobScheduler:
         )
 
     def start(self) -> None:
-        with postgres.connect(self._dsn) as conn:
+        with self._resources.connect() as conn:
             postgres.migrate(conn, run_history.SCHEMA)
             successes = run_history.last_successes(conn)
         self._reconcile()
@@ -160,7 +160,7 @@ class JobScheduler:
         reason = idle_reason(schedule, self._settings)
         if reason is not None:
             return TriggerOutcome(status="idle", message=f"{job} is {reason}")
-        with postgres.connect(self._dsn) as conn:
+        with self._resources.connect() as conn:
             try:
                 run_id = run_history.start_scheduled_run(conn, job=job, trigger=trigger, attempt=attempt)
             except AlreadyRunning as running:
@@ -170,7 +170,7 @@ class JobScheduler:
                 self._backend.submit(
                     entrypoint=schedule.entrypoint,
                     submission_id=submission_id,
-                    env=job_env(self._settings, submission_id, schedule.timeout_s),
+                    env=job_env(self._resources, submission_id, schedule.timeout_s),
                 )
             except Exception as error:  # the dashboard down, a bad runtime env
                 run_history.finish_scheduled_run(
@@ -188,7 +188,7 @@ class JobScheduler:
         )
 
     def history(self, job: str | None = None, limit: int = 50) -> list[ScheduledRun]:
-        with postgres.connect(self._dsn) as conn:
+        with self._resources.connect() as conn:
             return run_history.history(conn, job=job, limit=limit)
 
     def _fire(self, job: str, trigger: Trigger = "cron") -> None:
@@ -209,7 +209,7 @@ class JobScheduler:
             self._last_seen[job] = listing
             if listing == baseline or not settled:
                 continue
-            with postgres.connect(self._dsn) as conn:
+            with self._resources.connect() as conn:
                 if run_history.is_running(conn, job=job):
                     continue  # the run in progress may not have read it: fire once it ended
             if self.trigger(job, "watch").status == "submitted":
@@ -246,7 +246,7 @@ class JobScheduler:
             error = f"ray job {submission_id} is {state}"
         while True:
             try:
-                with postgres.connect(self._dsn) as conn:
+                with self._resources.connect() as conn:
                     run_history.finish_scheduled_run(conn, run_id=run_id, status=status, error=error)
                 break
             except psycopg.OperationalError as db_error:  # Postgres restarting: the outcome must land
@@ -270,7 +270,7 @@ class JobScheduler:
         else:
             log.warning("scheduler: %s %s %d times; no retry left", job, status, attempt)
             reason = f"upstream {job} {status} (run {run_id}) with no retry left"
-            with postgres.connect(self._dsn) as conn:
+            with self._resources.connect() as conn:
                 for downstream in self.config.downstream(job):
                     run_history.record_skipped(conn, job=downstream, trigger="upstream", reason=reason)
                     metrics.count_scheduled_run(downstream, "skipped", retries_left=True)
@@ -294,7 +294,7 @@ class JobScheduler:
 
     def _reconcile(self) -> None:
         """Runs left `running` by a scheduler that stopped: watch them again, or close them."""
-        with postgres.connect(self._dsn) as conn:
+        with self._resources.connect() as conn:
             for run in run_history.running(conn):
                 if run.submission_id is None:
                     run_history.finish_scheduled_run(
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(graph_lines(job_infos(config, settings, datetime.now(UTC)))))
         return 0
     if args.command == "history":
-        with postgres.connect(postgres_dsn(settings)) as conn:
+        with Resources(settings).connect() as conn:
             postgres.migrate(conn, run_history.SCHEMA)
             runs = run_history.history(conn, job=args.job, limit=args.limit)
         print_runs(runs)
@@ -395,7 +395,7 @@ def run_now(settings: Settings, name: str, *, wait: bool) -> int:
         return 2
     if not wait:
         return 0
-    with postgres.connect(postgres_dsn(settings)) as conn:
+    with Resources(settings).connect() as conn:
         while True:
             run = next(r for r in run_history.history(conn, job=name, limit=20) if r.id == outcome.run_id)
             if run.status != "running":

@@ -34,8 +34,8 @@ from pydantic import BaseModel, Field
 from common import postgres, tariff_store
 from common.aneel_ckan import CkanError, CkanTariffClient
 from common.embedded import join_cluster_for_metrics
-from common.settings import Settings, get_settings
-from common.storage import object_store
+from common.resources import Resources
+from common.settings import get_settings
 from ray_jobs.progress import say, step, table
 from ray_jobs.runner import job_run
 from solar.tariffs import (
@@ -83,7 +83,7 @@ def is_http(source: str) -> bool:
 
 
 def source_lines(
-    config: TariffsJobConfig, settings: Settings, stack: ExitStack
+    config: TariffsJobConfig, resources: Resources, stack: ExitStack
 ) -> Iterable[str] | Iterable[bytes]:
     """The source as a lazy stream of lines (bytes from files, text from the API)."""
     if is_http(config.source):
@@ -91,7 +91,7 @@ def source_lines(
             raise ValueError("an http(s) source is a CKAN portal: give --resource-id too")
         return CkanTariffClient(config.source, config.resource_id, page_size=config.page_size).lines()
     if config.source.startswith("s3://"):
-        store = object_store(config.source, settings)
+        store = resources.objects(config.source)
         lines: Iterable[bytes] = stack.enter_context(fsspec.open(config.source, "rb", **store.options))
         return lines
     return stack.enter_context(open(config.source, "rb"))
@@ -117,12 +117,12 @@ class _Split:
             yield item
 
 
-def run(config: TariffsJobConfig, settings: Settings) -> TariffsReport:
+def run(config: TariffsJobConfig, resources: Resources) -> TariffsReport:
     source = config.source if not is_http(config.source) else f"{config.source}#{config.resource_id}"
-    with job_run(settings, JOB_NAME, tariff_store.SCHEMA) as run:
+    with job_run(resources, JOB_NAME, tariff_store.SCHEMA) as run:
         conn = run.conn
         with ExitStack() as stack, step(f"load ANEEL tariffs from {source}"):
-            split = _Split(parse_tariff_rows(source_lines(config, settings, stack)), config.on)
+            split = _Split(parse_tariff_rows(source_lines(config, resources, stack)), config.on)
             counts = tariff_store.upsert_tariff_rows(
                 conn, rows=split.accepted(), source=source, run_id=run.id
             )
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         source=args.source, resource_id=args.resource_id, on=args.on, page_size=args.page_size
     )
     try:
-        report = run(config, settings)
+        report = run(config, Resources(settings))
     except (OSError, CkanError, httpx.HTTPError, ValueError) as error:  # recorded as failed in job_runs
         say(f"error: nothing could be loaded from {config.source}: {error}")
         return 1

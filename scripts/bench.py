@@ -17,7 +17,10 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from common.resources import Resources
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -66,14 +69,15 @@ def pandas_parse_rows(feeds: Path, feeds_config: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - started
 
 
-def bench_etl(settings: Any, feeds: Path) -> dict[str, Any]:
+def bench_etl(resources: Resources, feeds: Path) -> dict[str, Any]:
     from ray_jobs.catalog_etl import CatalogEtlConfig, run
 
+    settings = resources.settings
     started = time.perf_counter()
-    report = run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+    report = run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), resources)
     seconds = time.perf_counter() - started
     started = time.perf_counter()
-    run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+    run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), resources)
     rerun_s = time.perf_counter() - started
     rows = sum(row["read"] for row in report.per_distributor.values())
     baseline_rows, baseline_s = pandas_parse_rows(feeds, settings.feeds_config)
@@ -88,18 +92,17 @@ def bench_etl(settings: Any, feeds: Path) -> dict[str, Any]:
     }
 
 
-def bench_embedding(settings: Any) -> dict[str, Any]:
+def bench_embedding(resources: Resources) -> dict[str, Any]:
     from catalog.documents import product_text
-    from common import catalog_store, postgres
-    from common.embedded import postgres_dsn
+    from common import catalog_store
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from ray_jobs.embed_catalog import run
     from ray_jobs.indexing import EmbedJobConfig
 
     started = time.perf_counter()
-    counts = run(EmbedJobConfig(), settings)
+    counts = run(EmbedJobConfig(), resources)
     job_s = time.perf_counter() - started
-    with postgres.connect(postgres_dsn(settings)) as conn:
+    with resources.connect() as conn:
         texts = [product_text(row) for row in catalog_store.catalog_for_index(conn)]
     embedder = SentenceTransformerEmbedder(EmbedderConfig())
     started = time.perf_counter()
@@ -116,16 +119,16 @@ def bench_embedding(settings: Any) -> dict[str, Any]:
     }
 
 
-def bench_knowledge_bases(settings: Any) -> dict[str, Any]:
+def bench_knowledge_bases(resources: Resources) -> dict[str, Any]:
     """The shipped corpus and the price passages of the catalog, first run then a run with no change."""
     from ray_jobs.knowledge_bases import KnowledgeJobConfig, run
 
-    config = KnowledgeJobConfig(source=settings.docs_uri)
+    config = KnowledgeJobConfig(source=resources.settings.docs_uri)
     started = time.perf_counter()
-    rows = run(config, settings)
+    rows = run(config, resources)
     first_s = time.perf_counter() - started
     started = time.perf_counter()
-    run(config, settings)
+    run(config, resources)
     return {
         "chunks": sum(row.get("added", 0) for name, row in rows.items() if name != "helio-pricing"),
         "price_passages": rows.get("helio-pricing", {}).get("added", 0),
@@ -169,10 +172,8 @@ async def http_latencies(url: str, clients: int, per_client: int) -> list[float]
     return samples
 
 
-async def in_process_latencies(settings: Any, requests: int) -> list[float]:
+async def in_process_latencies(resources: Resources, requests: int) -> list[float]:
     from catalog.query import SearchParams
-    from common.vectors.client import VectorIndexClient
-    from common.vectors.owner import vector_index
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from services.search import CatalogSearch
 
@@ -183,7 +184,7 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
 
     search = CatalogSearch(
         embed=embed,
-        index=VectorIndexClient(lambda: vector_index(settings), timeout_s=10),
+        index=resources.index_client(timeout_s=10),
         vector_name=embedder.name,
         brands_refresh_s=60,
         candidates=100,
@@ -197,7 +198,9 @@ async def in_process_latencies(settings: Any, requests: int) -> list[float]:
     return samples
 
 
-def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, changes: int) -> dict[str, Any]:
+def bench_serving(
+    resources: Resources, requests: int, feeds: Path, scratch: Path, changes: int
+) -> dict[str, Any]:
     """Search, then recommend and quote, against the Serve app over HTTP and in-process; then the
     freshness of prices under search load (on a copy of the feeds, which its feed path edits)."""
     from ray import serve
@@ -210,6 +213,7 @@ def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, chan
     from serve_app.router import load_catalog_from_postgres, load_tariffs_from_postgres
     from services.recommend import KitRecommender
 
+    settings = resources.settings
     serve.start(http_options={"host": "127.0.0.1", "port": settings.port})
     shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
     # Every bench client is 127.0.0.1: the per-client rate (one storefront customer's) would measure
@@ -225,8 +229,8 @@ def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, chan
     one = percentiles(asyncio.run(http_latencies(url, 1, requests)))
     sixteen = percentiles(asyncio.run(http_latencies(url, 16, max(requests // 16, 10))))
     recommender = KitRecommender(
-        load_catalog=partial(load_catalog_from_postgres, settings, 30.0),
-        load_tariffs=partial(load_tariffs_from_postgres, settings, 30.0),
+        load_catalog=partial(load_catalog_from_postgres, resources, 30.0),
+        load_tariffs=partial(load_tariffs_from_postgres, resources, 30.0),
         max_options=shipped.router.recommend_max_options,
     )
     assert recommender.refresh()
@@ -240,8 +244,8 @@ def bench_serving(settings: Any, requests: int, feeds: Path, scratch: Path, chan
     shutil.copytree(feeds, scratch / "feeds")
     freshness = bench_freshness(settings, scratch / "feeds", scratch, url, QUERIES, changes)
     serve.shutdown()
-    asyncio.run(in_process_latencies(settings, 20))
-    local = percentiles(asyncio.run(in_process_latencies(settings, requests)))
+    asyncio.run(in_process_latencies(resources, 20))
+    local = percentiles(asyncio.run(in_process_latencies(resources, requests)))
     search = {
         "http_1_client": one,
         "http_16_clients": sixteen,
@@ -262,6 +266,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from common.embedded import init_ray, local_ray_cpus
+    from common.resources import Resources
     from common.settings import Settings
     from common.vectors.owner import stop_vector_index
     from serve_app.config import SearchAppConfig
@@ -274,10 +279,11 @@ def main() -> int:
             num_cpus=local_ray_cpus(SearchAppConfig.from_yaml(settings.serve_config).reserved_cpus()),
         )
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}}
-        results["etl"] = bench_etl(settings, args.feeds.resolve())
-        results["embedding"] = bench_embedding(settings)
-        results["knowledge_bases"] = bench_knowledge_bases(settings)
-        results |= bench_serving(settings, args.requests, args.feeds.resolve(), Path(scratch), args.changes)
+        resources = Resources(settings)
+        results["etl"] = bench_etl(resources, args.feeds.resolve())
+        results["embedding"] = bench_embedding(resources)
+        results["knowledge_bases"] = bench_knowledge_bases(resources)
+        results |= bench_serving(resources, args.requests, args.feeds.resolve(), Path(scratch), args.changes)
         stop_vector_index()
         import pgserver
 

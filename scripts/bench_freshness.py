@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 POLL_S = 0.2
 TIMEOUT_S = 180.0
@@ -81,9 +80,9 @@ def seconds_until_shown(url: str, product: dict[str, Any], price: float, changed
 
 def single_offer_products(settings: Any, distributor: str, count: int) -> list[dict[str, Any]]:
     """In-stock products sold by `distributor` alone: their search price is that one offer's."""
-    from common.embedded import postgres_dsn
+    from common.resources import Resources
 
-    with psycopg.connect(postgres_dsn(settings), row_factory=psycopg.rows.dict_row) as conn:
+    with Resources(settings).connect() as conn:
         return conn.execute(
             "SELECT p.id::text AS id, p.title, o.sku, o.price_brl::float8 AS price, o.stock, o.distributor "
             "FROM products p JOIN offers o ON o.product_id = p.id "
@@ -134,6 +133,7 @@ def with_price(data: bytes, sku: str, price: float) -> bytes | None:
 def feed_path(settings: Any, feeds: Path, url: str, changes: int, etl_seconds: list[float]) -> list[float]:
     """Prices edited in greenvolt's CSV files (a copy of the bench's feeds), then the catalog ETL, whose
     durations (on the Ray the Serve app holds, under the search load) go to `etl_seconds`."""
+    from common.resources import Resources
     from ray_jobs.catalog_etl import CatalogEtlConfig, run
 
     files = sorted((feeds / "greenvolt").glob("*.csv"))
@@ -149,7 +149,7 @@ def feed_path(settings: Any, feeds: Path, url: str, changes: int, etl_seconds: l
         staging.write_bytes(edited)
         staging.replace(path)
         started = time.monotonic()
-        run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+        run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), Resources(settings))
         etl_seconds.append(time.monotonic() - started)
         return True
 
@@ -161,6 +161,7 @@ def erp_path(settings: Any, url: str, changes: int) -> list[float]:
     import uvicorn
     from pydantic import SecretStr
 
+    from common.resources import Resources
     from ray_jobs.erp_sync import ErpSyncConfig, run
     from tests.conftest import free_port
     from tests.erp_simulator import ErpSimulator, create_app
@@ -181,7 +182,7 @@ def erp_path(settings: Any, url: str, changes: int) -> list[float]:
     def change(product: dict[str, Any], price: float) -> bool:
         prices = {"B1": f"{price:.2f}"}
         simulator.put_product(product["distributor"], product["sku"], stock=product["stock"], prices=prices)
-        run("products", erp_settings, config=ErpSyncConfig())
+        run("products", Resources(erp_settings), config=ErpSyncConfig())
         return True
 
     try:
@@ -261,6 +262,7 @@ def main() -> int:
     from ray import serve
 
     from common.embedded import init_ray, local_ray_cpus
+    from common.resources import Resources
     from common.settings import Settings
     from common.vectors.owner import stop_vector_index
     from ray_jobs import catalog_etl, embed_catalog, indexing, knowledge_bases
@@ -282,9 +284,10 @@ def main() -> int:
         source = catalog_etl.CatalogEtlConfig(
             source=str(scratch / "feeds"), feeds_config=settings.feeds_config
         )
-        catalog_etl.run(source, settings)
-        embed_catalog.run(indexing.EmbedJobConfig(), settings)
-        knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), settings)
+        resources = Resources(settings)
+        catalog_etl.run(source, resources)
+        embed_catalog.run(indexing.EmbedJobConfig(), resources)
+        knowledge_bases.run(knowledge_bases.KnowledgeJobConfig(source=settings.docs_uri), resources)
         # Every client is 127.0.0.1: the per-client rate is lifted, as in `make bench`.
         limits = shipped.router.limits.model_copy(update={"rate_per_s": 1e6, "burst": 1_000_000})
         config = shipped.model_copy(update={"router": shipped.router.model_copy(update={"limits": limits})})

@@ -299,6 +299,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from common.embedded import init_ray
+    from common.resources import Resources
     from common.settings import Settings
     from common.vectors.client import LocalVectorIndex
     from common.vectors.edge import EdgeVectorStore
@@ -320,20 +321,19 @@ def main() -> int:
         root = args.data or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ysh-eval-")))
         settings = Settings(data_dir=root)
         init_ray(settings)
+        store = EdgeVectorStore(root / "index")  # in this process: the eval asks without the actor
+        resources = Resources(settings, vectors=store)
         quiet_ray_data()
         with step(f"sample catalog of {args.products} products: ETL"):
             write_sample(root / "feeds", seed=42, products=args.products)
             etl = catalog_etl.CatalogEtlConfig(source=str(root / "feeds"), feeds_config=settings.feeds_config)
-            catalog_etl.run(etl, settings)
-        store = EdgeVectorStore(root / "index")
+            catalog_etl.run(etl, resources)
         minilm = SentenceTransformerEmbedder(EmbedderConfig())
         with step("embed the catalog"):
-            embed_catalog.run(indexing.EmbedJobConfig(), settings, store)
+            embed_catalog.run(indexing.EmbedJobConfig(), resources)
         with step("knowledge bases"):
             config = knowledge_bases.KnowledgeJobConfig(inline_max_texts=100_000)
-            knowledge_bases.run(
-                config, settings, store, knowledge_bases.TextEncoder(config, settings, [minilm])
-            )
+            knowledge_bases.run(config, resources, knowledge_bases.TextEncoder(config, settings, [minilm]))
 
         async def embed(text: str) -> list[float]:
             return [float(x) for x in minilm.embed([text])[0]]
@@ -357,7 +357,7 @@ def main() -> int:
         )
         # The shipped sample tariffs: the eval runs no tariffs job.
         recommender = KitRecommender(
-            load_catalog=lambda: load_catalog_from_postgres(settings, 30), max_options=3
+            load_catalog=lambda: load_catalog_from_postgres(resources, 30), max_options=3
         )
         recommender.refresh()
         helio = build_assistant(

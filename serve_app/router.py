@@ -11,16 +11,12 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI
-from psycopg.rows import dict_row
 
 from common.catalog_store import catalog_version, offer_change_backlog
-from common.embedded import postgres_dsn
 from common.offer_store import catalog_with_offers
+from common.resources import Resources
 from common.settings import Settings
-from common.storage import read_object
 from common.tariff_store import residential_tariffs_in_force
-from common.vectors.client import VectorIndexClient
-from common.vectors.owner import vector_index
 from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from serve_app.api import create_search_api
@@ -41,23 +37,22 @@ QUERY_EMBEDDER = "query embedder"
 FRESHNESS_BOUND_S = 60.0  # a price or stock change reaches search within this (the alert's bound too)
 
 
-def load_catalog_from_postgres(settings: Settings, timeout_s: float) -> tuple[list[Product], list[Offer]]:
+def load_catalog_from_postgres(resources: Resources, timeout_s: float) -> tuple[list[Product], list[Offer]]:
     """Products and in-stock offers for the kit recommender (runs in its refresh thread)."""
-    dsn = postgres_dsn(settings)
-    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
+    with resources.connect(timeout_s=timeout_s) as conn:
         return catalog_with_offers(conn)
 
 
-def read_catalog_version(settings: Settings, timeout_s: float) -> tuple[Any, ...]:
-    with psycopg.connect(postgres_dsn(settings), connect_timeout=max(1, round(timeout_s))) as conn:
+def read_catalog_version(resources: Resources, timeout_s: float) -> tuple[Any, ...]:
+    with resources.connect(timeout_s=timeout_s) as conn:
         return catalog_version(conn)
 
 
-async def read_freshness(settings: Settings, timeout_s: float) -> dict[str, Freshness]:
+async def read_freshness(resources: Resources, timeout_s: float) -> dict[str, Freshness]:
     """How far the collections that follow the offers change feed trail it (ray_jobs.index_sync)."""
 
     def read() -> tuple[int, float]:
-        with psycopg.connect(postgres_dsn(settings), connect_timeout=max(1, round(timeout_s))) as conn:
+        with resources.connect(timeout_s=timeout_s) as conn:
             return offer_change_backlog(conn)
 
     pending, lag = await asyncio.to_thread(read)
@@ -66,20 +61,19 @@ async def read_freshness(settings: Settings, timeout_s: float) -> dict[str, Fres
 
 
 def load_tariffs_from_postgres(
-    settings: Settings, timeout_s: float, on: date
+    resources: Resources, timeout_s: float, on: date
 ) -> dict[str, ResidentialTariff]:
     """The residential tariffs in force; none until the tariffs job has run (its tables may not exist)."""
-    dsn = postgres_dsn(settings)
-    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s))) as conn:
+    with resources.connect(timeout_s=timeout_s) as conn:
         try:
             return residential_tariffs_in_force(conn, on=on)
         except psycopg.errors.UndefinedTable:
             return {}
 
 
-def load_atlas(settings: Settings) -> Atlas:
+def load_atlas(resources: Resources) -> Atlas:
     """The irradiance atlas of `IRRADIANCE_URI` (a path or s3:// URI), read once per replica."""
-    return Atlas.from_csv(read_object(settings.irradiance_uri, settings))
+    return Atlas.from_csv(resources.read_object(resources.settings.irradiance_uri))
 
 
 class HelioRouter:
@@ -90,13 +84,14 @@ class HelioRouter:
         self, embedder: Any, chat_model: Any | None, config: SearchAppConfig, settings: Settings
     ) -> None:
         settings = settings.with_secrets_from_environment()  # bound without them (serve_app.app)
+        resources = Resources(settings)
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder
         self._embed_timeout_s = options.embed_timeout_s
         self._query_vectors = QueryVectorCache(options.query_cache_entries)
         self._limits = options.limits
         self._api_keys = settings.caller_keys()
-        index = VectorIndexClient(partial(vector_index, settings), timeout_s=options.index_timeout_s)
+        index = resources.index_client(options.index_timeout_s)
         self.catalog_search = CatalogSearch(
             embed=self.embed_query,
             index=index,
@@ -108,7 +103,7 @@ class HelioRouter:
         self.health_check = HealthCheck(
             {"vector_index": index.describe, "embedder": self.describe_embedder},
             timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
-            freshness=partial(read_freshness, settings, options.recommend_db_timeout_s),
+            freshness=partial(read_freshness, resources, options.recommend_db_timeout_s),
         )
         # The first load runs here, so a healthy replica recommends at once; Postgres down leaves the
         # endpoint answering 503 (search keeps working) until a background reload succeeds.
@@ -116,17 +111,17 @@ class HelioRouter:
         product_catalog = ProductCatalog()
         self.kit_recommender = KitRecommender(
             load_catalog=product_catalog.remembering(
-                partial(load_catalog_from_postgres, settings, options.recommend_db_timeout_s)
+                partial(load_catalog_from_postgres, resources, options.recommend_db_timeout_s)
             ),
-            load_tariffs=partial(load_tariffs_from_postgres, settings, options.recommend_db_timeout_s),
-            atlas=load_atlas(settings),
+            load_tariffs=partial(load_tariffs_from_postgres, resources, options.recommend_db_timeout_s),
+            atlas=load_atlas(resources),
             atlas_source=f"{settings.irradiance_uri} (Atlas Brasileiro format)",
             max_options=options.recommend_max_options,
         )
         self.kit_recommender.refresh()
         self.kit_recommender.start_refreshing(
             options.recommend_refresh_s,
-            version=partial(read_catalog_version, settings, options.recommend_db_timeout_s),
+            version=partial(read_catalog_version, resources, options.recommend_db_timeout_s),
         )
         ask = config.ask
         chain = build_router_chain(config.chat, settings, chat_model)
@@ -144,7 +139,7 @@ class HelioRouter:
         )
         self.admin = AdminService(
             token=settings.admin_token,
-            dsn=partial(postgres_dsn, settings),
+            dsn=lambda: resources.dsn,
             trigger=trigger_through_scheduler,
             db_timeout_s=options.recommend_db_timeout_s,
         )

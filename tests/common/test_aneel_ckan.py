@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from common.aneel_ckan import CkanError, CkanTariffClient
+from common.resources import Resources
 from common.settings import Settings
 from ray_jobs.tariffs import TariffsJobConfig, run
 from solar.parameters import DATA_DIR
@@ -150,7 +151,7 @@ def test_success_false_is_a_clear_error(portal: Portal) -> None:
 
 def test_the_job_reads_the_portal(portal: Portal, fresh_settings: Settings) -> None:
     config = TariffsJobConfig(source=portal.url, resource_id=RESOURCE, on=date(2026, 9, 1), page_size=25)
-    report = run(config, fresh_settings)
+    report = run(config, Resources(fresh_settings))
     assert (report.accepted, report.new, report.rejected) == (len(portal.records), len(portal.records), 0)
     assert report.utilities >= 10
-    assert run(config, fresh_settings).new == 0
+    assert run(config, Resources(fresh_settings)).new == 0

@@ -30,6 +30,7 @@ from common.catalog_store import (
 )
 from common.document_store import DocumentReject, record_document_rejects
 from common.offer_store import catalog_with_offers
+from common.resources import Resources
 from common.settings import PROJECT_ROOT, Settings
 from common.tariff_store import (
     record_tariff_rejects,
@@ -191,7 +192,9 @@ def shop(
     load_into_postgres(dsn, sample)
     app_settings = settings.model_copy(update={"database_url": dsn})
     recommender = KitRecommender(
-        load_catalog=partial(load_catalog_from_postgres, app_settings, 5), max_options=3, today=lambda: TODAY
+        load_catalog=partial(load_catalog_from_postgres, Resources(app_settings), 5),
+        max_options=3,
+        today=lambda: TODAY,
     )
     assert recommender.refresh()
     store = indexed_store(tmp_path_factory.mktemp("sqli-index"), minilm)

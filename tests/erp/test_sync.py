@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from common import erp_store, postgres
 from common.erp_client import ErpClient, RetryPolicy
+from common.resources import Resources
 from common.settings import Settings
 from erp.records import ErpOrder
 from ray_jobs import erp_sync
@@ -59,7 +60,7 @@ def test_products_sync_counts_rejects_and_changed_prices(
     erp_url: str, erp: ErpSimulator, erp_settings: Settings
 ) -> None:
     erp_catalog(erp)
-    report = run("products", erp_settings, config=PAGE, client=client(erp_url))
+    report = run("products", Resources(erp_settings), config=PAGE, client=client(erp_url))
     products = report.streams["products"]
     assert (products.status, products.read, products.written, products.rejected) == ("succeeded", 5, 3, 2)
     assert products.changed_prices == [("Solar Sul", "SS-1")]
@@ -81,7 +82,7 @@ def test_products_sync_counts_rejects_and_changed_prices(
         "rejected": 2,
     }
 
-    again = run("products", erp_settings, config=PAGE, client=client(erp_url)).streams["products"]
+    again = run("products", Resources(erp_settings), config=PAGE, client=client(erp_url)).streams["products"]
     assert (again.written, again.changed_prices) == (0, [])  # the watermark's instant is read again, a no-op
 
 
@@ -92,7 +93,7 @@ def test_a_crashed_sync_resumes_to_the_state_of_one_clean_run(
     erp_catalog(erp)
     erp.faults.duplicate_pages = erp.faults.out_of_order = True
     clean = erp_database(settings)
-    assert run("products", clean, config=PAGE, client=client(erp_url)).ok
+    assert run("products", Resources(clean), config=PAGE, client=client(erp_url)).ok
     erp.reset()
     erp_catalog(erp)
     erp.faults.duplicate_pages = erp.faults.out_of_order = True
@@ -100,7 +101,7 @@ def test_a_crashed_sync_resumes_to_the_state_of_one_clean_run(
     crashed = erp_database(settings)
     if crash == "erp_down":  # the ERP stops answering after two pages
         erp.faults.down_after = 2
-        report = run("products", crashed, config=PAGE, client=client(erp_url)).streams["products"]
+        report = run("products", Resources(crashed), config=PAGE, client=client(erp_url)).streams["products"]
         assert report.status == "failed" and "503" in (report.error or "")
         erp.faults.down_after = None
     else:  # the process dies after applying page 2's rows, before its watermark moves
@@ -115,12 +116,12 @@ def test_a_crashed_sync_resumes_to_the_state_of_one_clean_run(
 
         monkeypatch.setattr(erp_store, "move_watermark", dies_on_second_page)
         with pytest.raises(RuntimeError, match="killed"):
-            run("products", crashed, config=PAGE, client=client(erp_url))
+            run("products", Resources(crashed), config=PAGE, client=client(erp_url))
         monkeypatch.setattr(erp_store, "move_watermark", real_move)
     partial = state(crashed)
     assert partial["watermarks"] and partial != state(clean)  # one page is stored, with its watermark
 
-    assert run("products", crashed, config=PAGE, client=client(erp_url)).ok
+    assert run("products", Resources(crashed), config=PAGE, client=client(erp_url)).ok
     assert state(crashed) == state(clean)
     statuses = rows(crashed, "SELECT status FROM job_runs WHERE job = 'erp_sync.products' ORDER BY id")
     assert statuses == [("failed",), ("succeeded",)]
@@ -153,12 +154,12 @@ def test_the_outbox_sends_each_order_once_across_a_crash(
 
     monkeypatch.setattr(erp_store, "mark_sent", dies_after_the_erp_accepted)
     with pytest.raises(RuntimeError, match="killed"):
-        run("orders", erp_settings, client=client(erp_url))
+        run("orders", Resources(erp_settings), client=client(erp_url))
     assert len(erp.created) == 1  # the ERP has A-1; our outbox still says pending
     monkeypatch.setattr(erp_store, "mark_sent", real_mark)
 
     erp.faults.accept_then_fail = 1  # and the next reply is lost too: retried with the same key
-    report = run("orders", erp_settings, client=client(erp_url)).streams["orders"]
+    report = run("orders", Resources(erp_settings), client=client(erp_url)).streams["orders"]
     assert (report.status, report.sent) == ("succeeded", 2)
     assert sorted(erp.created) == sorted(keys)
     assert rows(erp_settings, "SELECT status, erp_order_id FROM order_outbox ORDER BY id") == [
@@ -169,7 +170,7 @@ def test_the_outbox_sends_each_order_once_across_a_crash(
     erp.put(
         "orders", "A-1", {**placed("A-1").model_dump(mode="json"), "status": "paid", "erp_order_id": "ERP-1"}
     )
-    again = run("orders", erp_settings, client=client(erp_url)).streams["orders"]
+    again = run("orders", Resources(erp_settings), client=client(erp_url)).streams["orders"]
     assert (again.sent, again.written) == (0, 1)
     assert rows(erp_settings, "SELECT order_id, status, version FROM orders ORDER BY 1") == [
         ("A-1", "paid", 2),
@@ -183,7 +184,7 @@ def test_an_order_the_erp_refuses_is_kept_failed_with_its_error(
     with postgres.connect(erp_settings.database_url or "") as conn:
         erp_store.place_order(conn, placed("A-1"))
     erp.faults.errors, erp.faults.error_status = 1, 422
-    report = run("orders", erp_settings, client=client(erp_url)).streams["orders"]
+    report = run("orders", Resources(erp_settings), client=client(erp_url)).streams["orders"]
     assert (report.status, report.rejected, report.sent) == ("succeeded", 1, 0)
     [(status, error)] = rows(erp_settings, "SELECT status, last_error FROM order_outbox")
     assert status == "failed" and "422" in error and not erp.created
@@ -195,7 +196,7 @@ def test_homologacao_status_arrives_in_version_order(
     for status in ("pending", "submitted", "approved"):
         erp.put("homologacao", "A-1", {"order_id": "A-1", "status": status, "detail": f"{status} na CEMIG"})
     erp.faults.out_of_order = True
-    report = run("homologacao", erp_settings, client=client(erp_url)).streams["homologacao"]
+    report = run("homologacao", Resources(erp_settings), client=client(erp_url)).streams["homologacao"]
     assert (report.read, report.written, report.unchanged) == (2, 1, 1)  # the older copy is a no-op
     assert rows(erp_settings, "SELECT status, version FROM homologacao_status") == [("approved", 3)]
 
@@ -204,7 +205,7 @@ def test_all_streams_from_the_settings(erp_url: str, erp: ErpSimulator, erp_sett
     configured = erp_settings.model_copy(
         update={"erp_url": erp_url, "erp_token": SecretStr(TOKEN), "job_submission_id": "raysubmit_1"}
     )
-    report = run("all", configured)
+    report = run("all", Resources(configured))
     assert report.ok and list(report.streams) == ["products", "orders", "homologacao"]
     assert rows(erp_settings, "SELECT job, submission_id FROM job_runs ORDER BY id") == [
         ("erp_sync.products", "raysubmit_1"),
@@ -232,7 +233,7 @@ def test_records_whose_order_id_is_no_plain_id_are_rejected_with_the_reason(
     for order_id in ("A-1", *BAD_IDS.values()):
         erp.put("orders", order_id, {"order_id": order_id, "status": "placed"})
         erp.put("homologacao", order_id, {"order_id": order_id, "status": "submitted"})
-    report = run("all", erp_settings, client=client(erp_url))
+    report = run("all", Resources(erp_settings), client=client(erp_url))
     for stream in ("orders", "homologacao"):
         counts = report.streams[stream]
         assert (counts.status, counts.read, counts.written, counts.rejected) == (
@@ -255,7 +256,7 @@ def test_an_outbox_order_stored_before_ids_were_checked_fails_alone(
         # model_copy does not validate: the order as it could be placed before ids were checked
         erp_store.place_order(conn, placed("A-1").model_copy(update={"order_id": "../../admin"}))
         erp_store.place_order(conn, placed("B-2"))
-    report = run("orders", erp_settings, client=client(erp_url)).streams["orders"]
+    report = run("orders", Resources(erp_settings), client=client(erp_url)).streams["orders"]
     assert (report.status, report.sent, report.rejected) == ("succeeded", 1, 1)
     assert erp.requests.count("POST /orders") == 1 and len(erp.created) == 1
     assert rows(erp_settings, "SELECT order_id, status, last_error FROM order_outbox ORDER BY id") == [

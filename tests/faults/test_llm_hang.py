@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from common.resources import Resources
 from common.settings import PROJECT_ROOT, Settings
 from common.vectors.client import LocalVectorIndex
 from common.vectors.edge import EdgeVectorStore
@@ -51,7 +52,7 @@ def store(
     store = EdgeVectorStore(tmp_path_factory.mktemp("hang-index"))
     config = KnowledgeJobConfig(source=str(corpus), pricing=False)
     with psycopg.connect(new_database(settings)) as conn:
-        sync(config, settings, store, TextEncoder(config, settings, local=[minilm]), conn)
+        sync(config, Resources(settings, vectors=store), TextEncoder(config, settings, local=[minilm]), conn)
     yield store
     store.close()
 

@@ -17,6 +17,7 @@ import pytest
 from pgserver._commands import pg_ctl
 
 from common import catalog_store
+from common.resources import Resources
 from common.settings import Settings
 from ray_jobs.catalog_etl import CatalogEtlConfig, EtlReport, run
 from tests.conftest import new_database
@@ -66,7 +67,7 @@ def feeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def etl(settings: Settings, feeds: Path) -> EtlReport:
-    return run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), settings)
+    return run(CatalogEtlConfig(source=str(feeds), feeds_config=settings.feeds_config), Resources(settings))
 
 
 def catalog_state(dsn: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from common import postgres
+from common.resources import Resources
 from common.settings import get_settings
 from ray_jobs.runner import job_run
 
@@ -28,7 +29,7 @@ def main() -> int:
         attempt = int(args.attempts_file.read_text() or 0) + 1 if args.attempts_file.exists() else 1
         args.attempts_file.write_text(str(attempt))
     settings = get_settings()
-    with job_run(settings, "scheduled_job") as run:
+    with job_run(Resources(settings), "scheduled_job") as run:
         time.sleep(args.sleep)
         if attempt <= args.fail_first:
             run.report({}, status="failed", error="asked to fail")

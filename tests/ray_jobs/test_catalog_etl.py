@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from common.resources import Resources
 from common.settings import Settings
 from ray_jobs.catalog_etl import CatalogEtlConfig, EtlReport, run
 from tests.conftest import S3
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("ray_session")]
 
 
 def etl(settings: Settings, source: str | Path) -> EtlReport:
-    return run(CatalogEtlConfig(source=str(source), feeds_config=settings.feeds_config), settings)
+    return run(CatalogEtlConfig(source=str(source), feeds_config=settings.feeds_config), Resources(settings))
 
 
 def scalar(settings: Settings, sql: str) -> int:

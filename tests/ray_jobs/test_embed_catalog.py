@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from catalog.lexical import lexical_vector
+from common.resources import Resources
 from common.settings import Settings
 from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION, LEXICAL_VECTOR
@@ -25,16 +26,16 @@ def test_embeds_once_then_only_what_changed(
 ) -> None:
     catalog_etl.run(
         catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=fresh_settings.feeds_config),
-        fresh_settings,
+        Resources(fresh_settings),
     )
     store = EdgeVectorStore(tmp_path / "qdrant")
     config = indexing.EmbedJobConfig(batch_size=64, max_actors=1)
 
-    first = embed_catalog.run(config, fresh_settings, store=store)
+    first = embed_catalog.run(config, Resources(fresh_settings, vectors=store))
     assert first["embedded"] == first["products"] > 0
     assert store.count(CATALOG_COLLECTION) == first["products"]
 
-    second = embed_catalog.run(config, fresh_settings, store=store)
+    second = embed_catalog.run(config, Resources(fresh_settings, vectors=store))
     assert second == {**second, "embedded": 0, "payload_updated": 0, "removed": 0}
     assert second["unchanged"] == first["products"]
 
@@ -47,7 +48,7 @@ def test_embeds_once_then_only_what_changed(
         removed_id = conn.execute("SELECT id::text FROM products ORDER BY id DESC LIMIT 1").fetchone()
         assert removed_id is not None
         conn.execute("DELETE FROM products WHERE id = %s", (removed_id[0],))
-    third = embed_catalog.run(config, fresh_settings, store=store)
+    third = embed_catalog.run(config, Resources(fresh_settings, vectors=store))
     assert (third["embedded"], third["payload_updated"], third["removed"]) == (0, 1, 1)
     assert store.count(CATALOG_COLLECTION) == first["products"] - 1
 
@@ -77,10 +78,11 @@ def test_with_openai_configured_each_model_fills_its_own_named_vector(
         update={"openai_api_key": SecretStr("sk-test"), "openai_base_url": fake_openai}
     )
     catalog_etl.run(
-        catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=settings.feeds_config), settings
+        catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=settings.feeds_config),
+        Resources(settings),
     )
     store = EdgeVectorStore(tmp_path / "qdrant")
-    counts = embed_catalog.run(indexing.EmbedJobConfig(max_actors=1), settings, store=store)
+    counts = embed_catalog.run(indexing.EmbedJobConfig(max_actors=1), Resources(settings, vectors=store))
     assert counts["embedded"] == counts["products"] > 0
     assert sum(len(request["input"]) for request in FakeOpenAI.requests) == counts["products"]
     states = dict(store.scan(CATALOG_COLLECTION, ["embedded_with"]))

@@ -14,6 +14,7 @@ import pytest
 from common import catalog_store, erp_store, postgres
 from common import homologacao_store as store
 from common.erp_client import ErpClient, RetryPolicy
+from common.resources import Resources
 from common.settings import Settings
 from erp.records import ConsumerUnit, ErpOrder, OrderItem
 from homologacao.case import Equipment
@@ -116,7 +117,7 @@ def test_placed_orders_are_checked_stored_and_sent_to_the_erp(
     _place(job_settings, _order("PED-5", status="quote"))  # not placed
     config = HomologacaoJobConfig(documents=str(docs))
 
-    report = run(config, job_settings, client)
+    report = run(config, Resources(job_settings), client)
     assert (report.read, report.written, report.rejected, report.waiting) == (4, 2, 1, 1)
     assert report.statuses == {"approved": 1, "rejected": 1}
     assert (report.sent, report.send_failed) == (2, 0)
@@ -140,12 +141,12 @@ def test_placed_orders_are_checked_stored_and_sent_to_the_erp(
             "read": 4, "written": 2, "rejected": 1
         }  # fmt: skip
 
-    again = run(config, job_settings, client)  # idempotent: nothing checked or sent twice
+    again = run(config, Resources(job_settings), client)  # idempotent: nothing checked or sent twice
     assert (again.read, again.written, again.sent) == (2, 0, 0)
     assert len(erp.checks) == 2
 
     _documents(docs, "PED-3", "completo")
-    later = run(config, job_settings, client)
+    later = run(config, Resources(job_settings), client)
     assert (later.written, later.sent) == (1, 1)
     assert _sent(erp)["PED-3"] == "approved"
 
@@ -161,7 +162,7 @@ def test_a_status_the_erp_could_not_take_is_sent_by_the_next_run(
     _documents(docs, "PED-9", "completo")
     config = HomologacaoJobConfig(documents=str(docs))
     erp.faults.errors = 1
-    first = run(config, job_settings, client)
+    first = run(config, Resources(job_settings), client)
     assert (first.written, first.sent, first.send_failed) == (1, 0, 1)
     with postgres.connect(job_settings.database_url or "") as conn:
         [unsent] = store.unsent_checks(conn)
@@ -169,7 +170,7 @@ def test_a_status_the_erp_could_not_take_is_sent_by_the_next_run(
             "SELECT send_error FROM homologacao_checks WHERE id = %s", (unsent.id,)
         ).fetchone()
         assert "500" in error["send_error"]
-    second = run(config, job_settings, client)
+    second = run(config, Resources(job_settings), client)
     assert (second.written, second.sent, second.send_failed) == (0, 1, 0)
     assert _sent(erp) == {"PED-9": "approved"}
 
@@ -178,7 +179,7 @@ def test_without_an_erp_the_checks_wait_to_be_sent(job_settings: Settings, tmp_p
     docs = tmp_path / "homologacao"
     _place(job_settings, _order("PED-7"))
     _documents(docs, "PED-7", "completo")
-    report = run(HomologacaoJobConfig(documents=str(docs)), job_settings, None)
+    report = run(HomologacaoJobConfig(documents=str(docs)), Resources(job_settings), None)
     assert (report.written, report.sent) == (1, 0)
     with postgres.connect(job_settings.database_url or "") as conn:
         assert [c.order_id for c in store.unsent_checks(conn)] == ["PED-7"]
@@ -230,7 +231,7 @@ def test_orders_stored_before_ids_were_checked_are_rejected_and_nothing_outside_
     _documents(tmp_path, "outside", "completo")  # what `../outside` would have read
     _documents(docs, "a/b", "completo")
 
-    report = run(HomologacaoJobConfig(documents=str(docs)), job_settings, None)
+    report = run(HomologacaoJobConfig(documents=str(docs)), Resources(job_settings), None)
     assert (report.written, report.rejected, report.waiting) == (1, len(unchecked), 0)
     with postgres.connect(job_settings.database_url or "") as conn:
         cases = conn.execute("SELECT order_id, documents FROM homologacao_cases").fetchall()
@@ -256,7 +257,7 @@ def test_a_check_of_an_order_id_stored_before_ids_were_checked_is_never_sent(
             package.case, package.catalog, list(package.files.items()), HomologacaoConfig()
         )
         store.record_check(conn, result=result.model_copy(update={"case_id": "pedido-x"}))
-    report = run(HomologacaoJobConfig(documents="unused"), job_settings, client)
+    report = run(HomologacaoJobConfig(documents="unused"), Resources(job_settings), client)
     assert (report.sent, report.send_failed) == (0, 1)
     assert erp.requests == []
     with postgres.connect(job_settings.database_url or "") as conn:

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from common import catalog_store, postgres
+from common.resources import Resources
 from common.settings import Settings
 from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
@@ -31,11 +32,11 @@ def indexed(
     indexed_settings = settings.model_copy(update={"database_url": new_database(settings)})
     catalog_etl.run(
         catalog_etl.CatalogEtlConfig(source=str(small_feeds), feeds_config=settings.feeds_config),
-        indexed_settings,
+        Resources(indexed_settings),
     )
     store = EdgeVectorStore(tmp_path_factory.mktemp("qdrant"))
     config = indexing.EmbedJobConfig(batch_size=64, max_actors=1)
-    embed_catalog.run(config, indexed_settings, store=store)
+    embed_catalog.run(config, Resources(indexed_settings, vectors=store))
     with db(indexed_settings) as conn:
         indexing.sync_pricing(store, indexing.embedder_configs(config, indexed_settings), conn)
         apply_all_pending(conn, store, indexed_settings, batch_size=500)

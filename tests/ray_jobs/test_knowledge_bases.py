@@ -15,6 +15,7 @@ from qdrant_client import QdrantClient
 
 from catalog.lexical import lexical_vector
 from common import postgres
+from common.resources import Resources
 from common.settings import Settings
 from common.vectors.edge import EdgeVectorStore
 from common.vectors.server import QdrantServerVectorStore
@@ -120,7 +121,7 @@ def test_indexes_every_format_then_nothing_then_exactly_the_edits(
 ) -> None:
     # The first run goes through the Ray Data actor pool, the later ones through the in-process model.
     pooled = job_config(str(corpus), inline_max_texts=0, embed={"max_actors": 1})
-    first = knowledge_bases.run(pooled, fresh_settings, store=store)
+    first = knowledge_bases.run(pooled, Resources(fresh_settings, vectors=store))
     assert {c: (first[c]["added"], first[c]["rejected"]) for c in DOCUMENTS} == {
         REGULATORY_COLLECTION: (3 + 1, 0),  # lei: intro, créditos, fio B; limites: one chunk
         TECHNICAL_COLLECTION: (2, 2),
@@ -141,7 +142,9 @@ def test_indexes_every_format_then_nothing_then_exactly_the_edits(
 
     encoder = TextEncoder(job_config(str(corpus)), fresh_settings, local=[minilm])
     before = {c: points(store, c) for c in DOCUMENTS}
-    second = knowledge_bases.run(job_config(str(corpus)), fresh_settings, store=store, encoder=encoder)
+    second = knowledge_bases.run(
+        job_config(str(corpus)), Resources(fresh_settings, vectors=store), encoder=encoder
+    )
     assert all(second[c]["added"] == second[c]["updated"] == second[c]["removed"] == 0 for c in DOCUMENTS)
     assert sum(second[c]["unchanged"] for c in DOCUMENTS) == 7
 
@@ -149,7 +152,9 @@ def test_indexes_every_format_then_nothing_then_exactly_the_edits(
     (corpus / "regulatory/lei-14300.md").write_text(LEI.replace("60 meses", "cinco anos"), encoding="utf-8")
     (corpus / "sales/argumentos.md").unlink()
     (corpus / "technical/string-box.html").write_bytes("<p>proteção</p>".encode("cp1252"))
-    third = knowledge_bases.run(job_config(str(corpus)), fresh_settings, store=store, encoder=encoder)
+    third = knowledge_bases.run(
+        job_config(str(corpus)), Resources(fresh_settings, vectors=store), encoder=encoder
+    )
     assert {c: (third[c]["added"], third[c]["updated"], third[c]["removed"]) for c in DOCUMENTS} == {
         REGULATORY_COLLECTION: (0, 1, 1),
         TECHNICAL_COLLECTION: (0, 0, 0),  # the broken document keeps its chunks until it reads again
@@ -195,7 +200,7 @@ def test_reads_documents_from_s3(
     settings = s3.settings(fresh_settings)
     config = job_config("s3://kb-docs/base")
     counts = knowledge_bases.run(
-        config, settings, store=store, encoder=TextEncoder(config, settings, local=[minilm])
+        config, Resources(settings, vectors=store), encoder=TextEncoder(config, settings, local=[minilm])
     )
     assert [counts[c]["added"] for c in DOCUMENTS] == [1, 1, 0]
     assert {p["source"] for p in points(store, TECHNICAL_COLLECTION).values()} == {"technical/manual.pdf"}
@@ -205,7 +210,7 @@ def test_reads_documents_from_s3(
 
     client.delete_object(Bucket="kb-docs", Key="base/technical/manual.pdf")
     again = knowledge_bases.run(
-        config, settings, store=store, encoder=TextEncoder(config, settings, local=[minilm])
+        config, Resources(settings, vectors=store), encoder=TextEncoder(config, settings, local=[minilm])
     )
     assert again[TECHNICAL_COLLECTION]["removed"] == 1 and store.count(TECHNICAL_COLLECTION) == 0
 
@@ -245,7 +250,12 @@ def test_watch_reflects_additions_changes_and_deletions_and_survives_errors(
     stop = threading.Event()
     watcher = threading.Thread(
         target=knowledge_bases.watch,
-        args=(config, fresh_settings, store, stop, TextEncoder(config, fresh_settings, local=[minilm])),
+        args=(
+            config,
+            Resources(fresh_settings, vectors=store),
+            stop,
+            TextEncoder(config, fresh_settings, local=[minilm]),
+        ),
     )
     watcher.start()
     try:
@@ -340,7 +350,9 @@ def test_pricing_reuses_catalog_vectors_and_follows_offers(
     config = job_config(str(tmp_path / "empty"), pricing=True)
     encoder = TextEncoder(config, fresh_settings, local=[minilm])
 
-    first = knowledge_bases.run(config, fresh_settings, store=store, encoder=encoder)[PRICING_COLLECTION]
+    first = knowledge_bases.run(config, Resources(fresh_settings, vectors=store), encoder=encoder)[
+        PRICING_COLLECTION
+    ]
     assert (first["added"], first["no_vector"]) == (3, 1)
     priced = dict(store.scan(PRICING_COLLECTION, ["product_id", "distributor", "text", "price_brl"]))
     stored = store.vectors(PRICING_COLLECTION, sorted(priced), ["minilm-l6"])
@@ -366,14 +378,18 @@ def test_pricing_reuses_catalog_vectors_and_follows_offers(
         (P1, "Aldo Solar"),
     ]
 
-    second = knowledge_bases.run(config, fresh_settings, store=store, encoder=encoder)[PRICING_COLLECTION]
+    second = knowledge_bases.run(config, Resources(fresh_settings, vectors=store), encoder=encoder)[
+        PRICING_COLLECTION
+    ]
     assert (second["added"], second["updated"], second["removed"], second["unchanged"]) == (0, 0, 0, 3)
 
     with psycopg.connect(fresh_settings.database_url or "") as conn:
         conn.execute("UPDATE offers SET price_brl = 3999.90, updated_at = now() WHERE sku = 'A-1'")
         conn.execute("DELETE FROM offers WHERE sku = 'A-2'")
     store.upsert(CATALOG_COLLECTION, [catalog_point(P3, vectors[P3])])  # the catalog job embedded P3
-    third = knowledge_bases.run(config, fresh_settings, store=store, encoder=encoder)[PRICING_COLLECTION]
+    third = knowledge_bases.run(config, Resources(fresh_settings, vectors=store), encoder=encoder)[
+        PRICING_COLLECTION
+    ]
     assert {k: third[k] for k in ("added", "updated", "removed", "unchanged", "no_vector")} == {
         "added": 1,
         "updated": 1,

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from common import postgres
+from common.resources import Resources
 from common.settings import Settings
 from ray_jobs.runner import JobTimedOut, job_run
 
@@ -23,7 +24,7 @@ def job_runs(settings: Settings) -> list[dict[str, Any]]:
 
 def test_a_run_records_what_it_reported_with_its_submission_id(fresh_settings: Settings) -> None:
     settings = fresh_settings.model_copy(update={"job_submission_id": "sample-1-abc"})
-    with job_run(settings, "sample") as run:
+    with job_run(Resources(settings), "sample") as run:
         run.report({"files": 2}, postgres.RowCounts(read=5, accepted=4, written=3, rejected=1))
     [row] = job_runs(settings)
     assert (row["job"], row["status"], row["submission_id"]) == ("sample", "succeeded", "sample-1-abc")
@@ -31,7 +32,7 @@ def test_a_run_records_what_it_reported_with_its_submission_id(fresh_settings: S
 
 
 def test_a_failing_body_is_rolled_back_and_recorded_with_its_error(fresh_settings: Settings) -> None:
-    with pytest.raises(ValueError, match="bad feed"), job_run(fresh_settings, "sample") as run:
+    with pytest.raises(ValueError, match="bad feed"), job_run(Resources(fresh_settings), "sample") as run:
         run.conn.execute("CREATE TABLE half_written (x int)")
         raise ValueError("bad feed")
     [row] = job_runs(fresh_settings)
@@ -43,7 +44,7 @@ def test_a_failing_body_is_rolled_back_and_recorded_with_its_error(fresh_setting
 def test_a_run_past_its_time_limit_stops_itself_as_timed_out(fresh_settings: Settings) -> None:
     settings = fresh_settings.model_copy(update={"job_timeout_s": 0.5})
     started = time.monotonic()
-    with pytest.raises(JobTimedOut), job_run(settings, "stuck"):
+    with pytest.raises(JobTimedOut), job_run(Resources(settings), "stuck"):
         time.sleep(30)
     assert time.monotonic() - started < 5
     [row] = job_runs(settings)
@@ -52,7 +53,7 @@ def test_a_run_past_its_time_limit_stops_itself_as_timed_out(fresh_settings: Set
 
 def test_a_dropped_connection_still_gets_its_failure_recorded(fresh_settings: Settings) -> None:
     """Postgres restarting under a run: the failure lands on a new connection."""
-    with pytest.raises(psycopg.OperationalError), job_run(fresh_settings, "sample") as run:
+    with pytest.raises(psycopg.OperationalError), job_run(Resources(fresh_settings), "sample") as run:
         pid = run.conn.info.backend_pid
         with psycopg.connect(fresh_settings.database_url or "", autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))

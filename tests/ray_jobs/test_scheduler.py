@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from common import postgres, run_history
 from common.job_submission import LocalProcessJobs
+from common.resources import Resources
 from common.run_history import ScheduledRun
 from common.settings import PROJECT_ROOT, Settings
 from ray_jobs.scheduler import JobScheduler, job_env
@@ -123,7 +124,7 @@ def test_runs_get_the_settings_and_their_submission_id_but_no_secrets(fresh_sett
     settings = Settings.model_validate(
         {**fresh_settings.model_dump(), "erp_token": "erp-secret-value", "feeds_uri": "s3://bucket/feeds"}
     )
-    env = job_env(settings, "catalog-1-abc", 1800)
+    env = job_env(Resources(settings), "catalog-1-abc", 1800)
     assert env["JOB_SUBMISSION_ID"] == "catalog-1-abc"
     assert env["JOB_TIMEOUT_S"] == "1800"
     assert env["DATA_DIR"] == str(fresh_settings.data_dir) and env["BASE_DIR"] == str(PROJECT_ROOT)
@@ -136,10 +137,10 @@ def test_a_run_submitted_from_a_worker_lists_each_path_once(
     fresh_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scheduler actor's own environment already starts with what `worker_env` prepends."""
-    first = job_env(fresh_settings, "catalog-1-abc", 60)
+    first = job_env(Resources(fresh_settings), "catalog-1-abc", 60)
     monkeypatch.setenv("PATH", first["PATH"])
     monkeypatch.setenv("PYTHONPATH", first["PYTHONPATH"])
-    again = job_env(fresh_settings, "catalog-2-abc", 60)
+    again = job_env(Resources(fresh_settings), "catalog-2-abc", 60)
     assert (again["PATH"], again["PYTHONPATH"]) == (first["PATH"], first["PYTHONPATH"])
     for variable in ("PATH", "PYTHONPATH"):
         entries = again[variable].split(os.pathsep)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from common import postgres, tariff_store
+from common.resources import Resources
 from common.settings import Settings
 from ray_jobs import tariffs as job
 from ray_jobs.tariffs import TariffsJobConfig, TariffsReport, run
@@ -24,7 +25,7 @@ ON = date(2026, 9, 1)
 
 
 def load(settings: Settings, source: str | Path, on: date = ON) -> TariffsReport:
-    return run(TariffsJobConfig(source=str(source), on=on), settings)
+    return run(TariffsJobConfig(source=str(source), on=on), Resources(settings))
 
 
 def scalar(settings: Settings, sql: str) -> int:

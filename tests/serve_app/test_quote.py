@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from common.resources import Resources
 from common.settings import Settings
 from kernel.errors import InvalidRequest, NotFound
 from kernel.schemas import Offer, Product
@@ -159,5 +160,5 @@ def test_the_atlas_loads_from_a_path_or_a_bucket(settings: Settings, s3: S3) -> 
         (str(IRRADIANCE_SAMPLE), settings),
         ("s3://atlas/solar/irradiancia.csv", s3.settings(settings)),
     ]:
-        atlas = load_atlas(reading.model_copy(update={"irradiance_uri": uri}))
+        atlas = load_atlas(Resources(reading.model_copy(update={"irradiance_uri": uri})))
         assert atlas.find("recife", "pe").uf == "PE"

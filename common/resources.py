@@ -1,0 +1,66 @@
+"""The adapters of one environment, made in one place from its Settings.
+
+On a laptop (nothing set) they are the embedded defaults: a pgserver cluster under DATA_DIR, Qdrant Edge
+behind its owner actor, local folders. On a cluster they are the servers the settings name:
+DATABASE_URL, QDRANT_URL (still behind the owner actor), s3:// URIs with S3_ENDPOINT_URL. Jobs, the
+scheduler, the router and the scripts each make one `Resources` at their start and hand it down; no
+other module resolves a DSN or opens a store. A test hands in an in-process vector store instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from common.embedded import postgres_dsn
+from common.erp_client import ErpClient
+from common.settings import Settings
+from common.storage import ObjectStore, object_store
+from common.vectors.client import VectorIndexClient
+from common.vectors.owner import RemoteVectorStore, vector_index
+from kernel.vectors import VectorStore
+
+
+class Resources:
+    def __init__(self, settings: Settings, *, vectors: VectorStore | None = None) -> None:
+        self.settings = settings
+        self._vectors = vectors
+
+    @property
+    def dsn(self) -> str:
+        """The catalog database's DSN: DATABASE_URL, or the embedded server's, looked up at each use so
+        an embedded server that stopped (a job run from the command line stops the one it started) is
+        started again rather than a long-lived replica keeping a dead address."""
+        return postgres_dsn(self.settings)
+
+    def connect(self, *, timeout_s: float | None = None) -> psycopg.Connection[dict[str, Any]]:
+        """A connection whose rows are dicts; `timeout_s` bounds connecting (a request path's budget)."""
+        if timeout_s is None:
+            return psycopg.connect(self.dsn, row_factory=dict_row)
+        return psycopg.connect(self.dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s)))
+
+    @property
+    def vectors(self) -> VectorStore:
+        """The vector index for batch work: the owner actor's, unless one was handed in."""
+        if self._vectors is None:
+            self._vectors = RemoteVectorStore(vector_index(self.settings))
+        return self._vectors
+
+    def index_client(self, timeout_s: float) -> VectorIndexClient:
+        """The vector index for serving: awaited, each call within `timeout_s`."""
+        return VectorIndexClient(lambda: vector_index(self.settings), timeout_s=timeout_s)
+
+    def erp_client(self) -> ErpClient:
+        """A client of the ERP API at ERP_URL (ValueError when it is unset); the caller closes it."""
+        return ErpClient.from_settings(self.settings)
+
+    def objects(self, uri: str) -> ObjectStore:
+        """The files under a folder or s3:// prefix (a relative folder resolves against BASE_DIR)."""
+        return object_store(uri, self.settings)
+
+    def read_object(self, uri: str) -> bytes:
+        """One file's bytes, by path or s3:// URI."""
+        folder, _, name = uri.rstrip("/").rpartition("/")
+        return self.objects(folder or ".").read_bytes(name)
