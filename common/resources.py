@@ -2,9 +2,10 @@
 
 On a laptop (nothing set) they are the embedded defaults: a pgserver cluster under DATA_DIR, Qdrant Edge
 behind its owner actor, local folders. On a cluster they are the servers the settings name:
-DATABASE_URL, QDRANT_URL (still behind the owner actor), s3:// URIs with S3_ENDPOINT_URL. Jobs, the
-scheduler, the router and the scripts each make one `Resources` at their start and hand it down; no
-other module resolves a DSN or opens a store. A test hands in an in-process vector store instead.
+DATABASE_URL, QDRANT_URL (serving replicas query it directly; batch writes still go through the owner
+actor), s3:// URIs with S3_ENDPOINT_URL. Jobs, the scheduler, the router and the scripts each make one
+`Resources` at their start and hand it down; no other module resolves a DSN or opens a store. A test
+hands in an in-process vector store instead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from common.embedded import postgres_dsn
 from common.erp_client import ErpClient
 from common.settings import Settings
 from common.storage import ObjectStore, object_store
-from common.vectors.client import VectorIndexClient
+from common.vectors.client import DirectVectorIndex, VectorIndexClient
+from common.vectors.factory import open_vector_store
 from common.vectors.owner import RemoteVectorStore, vector_index
 from kernel.vectors import VectorStore
 
@@ -48,8 +50,11 @@ class Resources:
             self._vectors = RemoteVectorStore(vector_index(self.settings))
         return self._vectors
 
-    def index_client(self, timeout_s: float) -> VectorIndexClient:
-        """The vector index for serving: awaited, each call within `timeout_s`."""
+    def index_client(self, timeout_s: float) -> VectorIndexClient | DirectVectorIndex:
+        """The vector index for serving, each call awaited within `timeout_s`: a Qdrant server straight
+        from this process (every replica may query it), the Edge shards through their owner actor."""
+        if self.settings.qdrant_url:
+            return DirectVectorIndex(open_vector_store(self.settings), timeout_s)
         return VectorIndexClient(lambda: vector_index(self.settings), timeout_s=timeout_s)
 
     def erp_client(self) -> ErpClient:

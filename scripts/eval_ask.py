@@ -301,7 +301,7 @@ def main() -> int:
     from common.embedded import init_ray
     from common.resources import Resources
     from common.settings import Settings
-    from common.vectors.client import LocalVectorIndex
+    from common.vectors.client import DirectVectorIndex
     from common.vectors.edge import EdgeVectorStore
     from kernel.chat import ChatEngine
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
@@ -346,7 +346,7 @@ def main() -> int:
 
             local = next(step for step in shipped.chat.engines if isinstance(step, LlamaCppConfig))
             engines.append(LlamaCppEngine(local))
-        index = LocalVectorIndex(store)
+        index = DirectVectorIndex(store)
         catalog = CatalogSearch(
             embed=embed,
             index=index,

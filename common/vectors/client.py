@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import ray.exceptions
@@ -103,36 +102,47 @@ class VectorIndexClient:
         return f"{count} products in {CATALOG_COLLECTION}"
 
 
-class LocalVectorIndex:
-    """The in-process twin of `VectorIndexClient`, over any `VectorStore` (no actor, no Ray); the same
-    answers and errors (tests/common/test_vector_owner.py holds them side by side)."""
+class DirectVectorIndex:
+    """The same port straight over a `VectorStore`, no actor: the Qdrant server (QDRANT_URL), which every
+    replica may query itself, or an in-process store (the eval, tests). Each call runs in a worker thread
+    within `timeout_s`, so a slow server never stalls the event loop; the answers and errors are the
+    actor client's (tests/common/test_vector_owner.py holds them side by side)."""
 
-    def __init__(self, store: VectorStore) -> None:
+    def __init__(self, store: VectorStore, timeout_s: float = 10.0) -> None:
         self._store = store
+        self._timeout_s = timeout_s
+
+    async def _call(self, what: str, collection: str, read: Callable[[], Any]) -> Any:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(read), self._timeout_s)
+        except TimeoutError:
+            raise _unavailable(f"no answer within {self._timeout_s:g} s") from None
+        except LookupError:
+            raise _missing(collection) from None
+        except Exception as error:  # the server's client raises its own kinds for a connection lost
+            raise _unavailable(f"{what} failed ({type(error).__name__})", error) from None
 
     async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
-        with _collection_of(collection):
-            return self._store.search(collection, request)
+        hits: list[Hit] = await self._call(
+            "search", collection, lambda: self._store.search(collection, request)
+        )
+        return hits
 
     async def brands(self) -> list[str]:
-        with _collection_of(CATALOG_COLLECTION):
-            return self._store.facet(CATALOG_COLLECTION, "brand")
+        brands: list[str] = await self._call(
+            "facet", CATALOG_COLLECTION, lambda: self._store.facet(CATALOG_COLLECTION, "brand")
+        )
+        return brands
 
     async def texts(self, collection: str, fields: Sequence[str]) -> list[str]:
-        with _collection_of(collection):
-            return [joined(payload, fields) for _, payload in self._store.scan(collection, fields)]
+        points: list[tuple[str, dict[str, Any]]] = await self._call(
+            "scan", collection, lambda: list(self._store.scan(collection, fields))
+        )
+        return [joined(payload, fields) for _, payload in points]
 
     async def describe(self) -> str:
-        with _collection_of(CATALOG_COLLECTION):
-            return f"{self._store.count(CATALOG_COLLECTION)} products in {CATALOG_COLLECTION}"
-
-
-@contextmanager
-def _collection_of(collection: str) -> Iterator[None]:
-    try:
-        yield
-    except LookupError:
-        raise _missing(collection) from None
+        count = await self._call("count", CATALOG_COLLECTION, lambda: self._store.count(CATALOG_COLLECTION))
+        return f"{count} products in {CATALOG_COLLECTION}"
 
 
 def _missing(collection: str) -> CollectionMissing:

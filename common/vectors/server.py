@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from qdrant_client import QdrantClient, models
@@ -34,6 +35,21 @@ def _server_vector(vector: list[float] | SparseVector) -> list[float] | models.S
     if isinstance(vector, SparseVector):
         return models.SparseVector(indices=vector.indices, values=vector.values)
     return vector
+
+
+@contextmanager
+def _existing(collection: str) -> Iterator[None]:
+    """A collection the server lacks is a LookupError, as on the Edge engine: its job has not run yet."""
+    try:
+        yield
+    except UnexpectedResponse as error:
+        if error.status_code != 404:
+            raise
+        raise LookupError(f"no vector collection {collection!r} on the Qdrant server") from None
+    except ValueError as error:  # how the `:memory:` twin says it
+        if str(error) != f"Collection {collection} not found":
+            raise
+        raise LookupError(f"no vector collection {collection!r} on the Qdrant server") from None
 
 
 class QdrantServerVectorStore:
@@ -109,9 +125,20 @@ class QdrantServerVectorStore:
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         payload_filter = build_filter(request.filter, SERVER_FILTERS)
         branches = request.branches()
+        with _existing(collection):
+            response = self._query(collection, request, payload_filter, branches)
+        return in_rank_order([Hit(str(p.id), p.score, p.payload or {}) for p in response.points])
+
+    def _query(
+        self,
+        collection: str,
+        request: SearchRequest,
+        payload_filter: models.Filter | None,
+        branches: list[tuple[str, list[float] | SparseVector]],
+    ) -> models.QueryResponse:
         if len(branches) == 1:
             [(name, vector)] = branches
-            response = self._client.query_points(
+            return self._client.query_points(
                 collection,
                 query=_server_vector(vector),
                 using=name,
@@ -119,27 +146,26 @@ class QdrantServerVectorStore:
                 limit=request.limit,
                 with_payload=request.with_payload,
             )
-        else:
-            response = self._client.query_points(
-                collection,
-                prefetch=[
-                    models.Prefetch(
-                        query=_server_vector(v), using=name, filter=payload_filter, limit=request.candidates
-                    )
-                    for name, v in branches
-                ],
-                query=models.RrfQuery(rrf=models.Rrf(k=request.rrf_k)),
-                limit=request.limit,
-                with_payload=request.with_payload,
-            )
-        return in_rank_order([Hit(str(p.id), p.score, p.payload or {}) for p in response.points])
+        return self._client.query_points(
+            collection,
+            prefetch=[
+                models.Prefetch(
+                    query=_server_vector(v), using=name, filter=payload_filter, limit=request.candidates
+                )
+                for name, v in branches
+            ],
+            query=models.RrfQuery(rrf=models.Rrf(k=request.rrf_k)),
+            limit=request.limit,
+            with_payload=request.with_payload,
+        )
 
     def scan(self, collection: str, fields: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         offset: models.ExtendedPointId | None = None
         while True:
-            records, offset = self._client.scroll(
-                collection, limit=SCAN_PAGE_SIZE, offset=offset, with_payload=list(fields) or False
-            )
+            with _existing(collection):
+                records, offset = self._client.scroll(
+                    collection, limit=SCAN_PAGE_SIZE, offset=offset, with_payload=list(fields) or False
+                )
             for record in records:
                 yield str(record.id), record.payload or {}
             if offset is None:
@@ -148,7 +174,10 @@ class QdrantServerVectorStore:
     def vectors(
         self, collection: str, ids: Sequence[str], names: Sequence[str]
     ) -> dict[str, dict[str, list[float]]]:
-        records = self._client.retrieve(collection, list(ids), with_payload=False, with_vectors=list(names))
+        with _existing(collection):
+            records = self._client.retrieve(
+                collection, list(ids), with_payload=False, with_vectors=list(names)
+            )
         found: dict[str, dict[str, list[float]]] = {}
         for record in records:
             stored: dict[str, Any] = record.vector if isinstance(record.vector, dict) else {}
@@ -160,15 +189,20 @@ class QdrantServerVectorStore:
     ) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        records = self._client.retrieve(collection, list(ids), with_payload=list(fields), with_vectors=False)
+        with _existing(collection):
+            records = self._client.retrieve(
+                collection, list(ids), with_payload=list(fields), with_vectors=False
+            )
         return {str(record.id): dict(record.payload or {}) for record in records}
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
-        response = self._client.facet(collection, field, limit=limit, exact=True)
+        with _existing(collection):
+            response = self._client.facet(collection, field, limit=limit, exact=True)
         return [str(hit.value) for hit in response.hits]
 
     def count(self, collection: str) -> int:
-        return self._client.count(collection, exact=True).count
+        with _existing(collection):
+            return self._client.count(collection, exact=True).count
 
     def close(self) -> None:
         self._client.close()

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from common.resources import Resources
 from common.settings import PROJECT_ROOT, Settings
+from common.vectors.client import DirectVectorIndex
 from common.vectors.edge import EdgeVectorStore
+from kernel.errors import DependencyUnavailable
+from tests.conftest import free_port
 
-# The constructors of the environment's adapters, and the one module besides their own that may call them.
-CONSTRUCTORS = {"postgres_dsn", "object_store", "vector_index"}
-ALLOWED = {"common/resources.py", "common/embedded.py", "common/storage.py", "common/vectors/owner.py"}
+# The constructors of the environment's adapters, and the modules that may call them: their own, Resources.
+CONSTRUCTORS = {"postgres_dsn", "object_store", "vector_index", "open_vector_store"}
+ALLOWED = {
+    "common/resources.py",
+    "common/embedded.py",
+    "common/storage.py",
+    "common/vectors/owner.py",
+    "common/vectors/factory.py",
+}
 PRODUCT = ("common", "models", "services", "ray_jobs", "serve_app", "scripts")
 
 
@@ -50,3 +62,13 @@ def test_relative_folders_and_files_resolve_against_the_base_dir(tmp_path: Path)
 def test_the_database_url_is_the_dsn_when_set(tmp_path: Path) -> None:
     url = "postgresql://helio@db.internal:5432/helio"
     assert Resources(Settings(base_dir=tmp_path, database_url=url)).dsn == url
+
+
+def test_with_a_qdrant_server_replicas_query_it_directly_and_its_absence_is_a_503(tmp_path: Path) -> None:
+    """No owner actor on the serving path (no Ray here at all): a server that refuses the connection is
+    the index being unavailable, which the API answers with 503."""
+    settings = Settings(base_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{free_port()}")
+    index = Resources(settings).index_client(timeout_s=5)
+    assert isinstance(index, DirectVectorIndex)
+    with pytest.raises(DependencyUnavailable, match="count failed"):
+        asyncio.run(index.describe())

@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 import ray
+from qdrant_client import QdrantClient
 
 from common.settings import Settings
-from common.vectors.client import CollectionMissing, LocalVectorIndex, VectorIndexClient
+from common.vectors.client import CollectionMissing, DirectVectorIndex, VectorIndexClient
 from common.vectors.edge import EdgeVectorStore
 from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
+from common.vectors.server import QdrantServerVectorStore
 from kernel.schemas import CATALOG_COLLECTION
 from kernel.vectors import (
     CollectionSpec,
@@ -131,20 +133,26 @@ def test_actor_serving_another_folder_is_refused(owner_settings: Settings) -> No
         vector_index(elsewhere)
 
 
-def test_the_async_port_answers_alike_through_the_actor_and_in_process(
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
+def test_the_serving_port_answers_alike_through_the_actor_and_straight_over_a_store(
     owner_settings: Settings, tmp_path: Any
 ) -> None:
     """The congruence of the serving port: every method of `VectorIndexClient` (the owner actor) and of
-    its in-process twin `LocalVectorIndex`, on the same points, and a missing collection on both."""
+    `DirectVectorIndex` over an Edge store and over the Qdrant server's client (its `:memory:` twin), on
+    the same points, and a missing collection on each."""
     points = make_points(25, seed=4)
     catalog = spec(CATALOG_COLLECTION)
     remote = RemoteVectorStore(vector_index(owner_settings))
-    local = EdgeVectorStore(tmp_path / "twin")
-    for store in (remote, local):
+    edge = EdgeVectorStore(tmp_path / "twin")
+    server = QdrantServerVectorStore(QdrantClient(":memory:"))
+    for store in (remote, edge, server):
         store.ensure_collection(catalog)
         store.upsert(CATALOG_COLLECTION, points)
-    through_actor = VectorIndexClient(lambda: vector_index(owner_settings), timeout_s=30)
-    in_process = LocalVectorIndex(local)
+    indexes = {
+        "actor": VectorIndexClient(lambda: vector_index(owner_settings), timeout_s=30),
+        "edge": DirectVectorIndex(edge),
+        "server": DirectVectorIndex(server),
+    }
     request = SearchRequest(
         limit=5,
         dense_name="minilm",
@@ -154,23 +162,26 @@ def test_the_async_port_answers_alike_through_the_actor_and_in_process(
         filter=PayloadFilter(equals={"brand": "jinko"}),
     )
 
-    async def answers(index: VectorIndexClient | LocalVectorIndex) -> dict[str, Any]:
+    async def answers(index: VectorIndexClient | DirectVectorIndex) -> dict[str, Any]:
+        hits = await index.search(request)
         found: dict[str, Any] = {
-            "search": await index.search(request),
+            "search": [(hit.id, hit.payload) for hit in hits],
+            "scores": [hit.score for hit in hits],
             "brands": sorted(await index.brands()),
             "texts": sorted(await index.texts(CATALOG_COLLECTION, ["brand"])),
             "describe": await index.describe(),
         }
-        for name, call in {
-            "search": index.search(request, "no-such-collection"),
-            "texts": index.texts("no-such-collection", ["brand"]),
-        }.items():
-            with pytest.raises(CollectionMissing, match="no-such-collection"):
-                await call
-            found[f"{name} missing"] = True
+        with pytest.raises(CollectionMissing, match="no-such-collection"):
+            await index.search(request, "no-such-collection")
+        with pytest.raises(CollectionMissing, match="no-such-collection"):
+            await index.texts("no-such-collection", ["brand"])
         return found
 
-    actor_answers = asyncio.run(answers(through_actor))
-    assert actor_answers == asyncio.run(answers(in_process))
-    assert actor_answers["describe"] == f"25 products in {CATALOG_COLLECTION}"
-    assert [hit.id for hit in actor_answers["search"]][:1] == [points[3].id]
+    found = {name: asyncio.run(answers(index)) for name, index in indexes.items()}
+    through_actor = found["actor"]
+    for name in ("edge", "server"):
+        scores = found[name].pop("scores")
+        assert scores == pytest.approx(through_actor["scores"], rel=1e-4), name
+        assert found[name] == {k: v for k, v in through_actor.items() if k != "scores"}, name
+    assert through_actor["describe"] == f"25 products in {CATALOG_COLLECTION}"
+    assert [hit_id for hit_id, _ in through_actor["search"]][:1] == [points[3].id]

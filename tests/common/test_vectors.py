@@ -8,7 +8,7 @@ import random
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -311,11 +311,24 @@ def test_edge_shard_refuses_a_second_process(tmp_path: Path) -> None:
     store.close()
 
 
-def test_edge_unknown_collection_is_a_lookup_error(tmp_path: Path) -> None:
-    store = EdgeVectorStore(tmp_path / "qdrant")
-    with pytest.raises(LookupError, match="no-such"):
-        store.count("no-such")
-    store.close()
+UNKNOWN = "no-such"
+READS_OF_UNKNOWN: dict[str, Callable[[VectorStore], object]] = {
+    "count": lambda store: store.count(UNKNOWN),
+    "search": lambda store: store.search(
+        UNKNOWN, SearchRequest(limit=3, dense_name="minilm", dense=[1.0] * DIM)
+    ),
+    "scan": lambda store: list(store.scan(UNKNOWN, ["brand"])),
+    "facet": lambda store: store.facet(UNKNOWN, "brand"),
+    "payloads": lambda store: store.payloads(UNKNOWN, [POINTS[0].id], ["brand"]),
+    "vectors": lambda store: store.vectors(UNKNOWN, [POINTS[0].id], ["minilm"]),
+}
+
+
+@pytest.mark.parametrize("read", sorted(READS_OF_UNKNOWN))
+def test_an_unknown_collection_is_a_lookup_error_on_both_backends(store: VectorStore, read: str) -> None:
+    """What the serving port turns into "run its job" (a 503), whichever engine holds the index."""
+    with pytest.raises(LookupError, match=UNKNOWN):
+        READS_OF_UNKNOWN[read](store)
 
 
 def test_factory_defaults_to_edge_under_data_dir(tmp_path: Path) -> None:

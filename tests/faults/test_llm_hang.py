@@ -18,7 +18,7 @@ import pytest
 
 from common.resources import Resources
 from common.settings import PROJECT_ROOT, Settings
-from common.vectors.client import LocalVectorIndex
+from common.vectors.client import DirectVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.chat import ChatEngine
 from models.embedders import SentenceTransformerEmbedder
@@ -87,7 +87,7 @@ def timed_ask(
 
     helio = build_assistant(
         embed=embed,
-        index=LocalVectorIndex(store),
+        index=DirectVectorIndex(store),
         chain=FallbackChain(engines, timeout_s=TIMEOUT_S),
         # One document indexed: the relevance gate (not under test here) would refuse, so it lets all pass.
         options=AskOptions(generate="always", gate=RelevanceGate(threshold=1e-4)),

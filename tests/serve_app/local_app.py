@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from common.vectors.client import LocalVectorIndex
+from common.vectors.client import DirectVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.schemas import CATALOG_COLLECTION
 from models.embedders import Embedder
@@ -51,7 +51,7 @@ def local_api(
         return f"{embedder.name} ({embedder.dim}-d)"
 
     options = RouterOptions()
-    index = LocalVectorIndex(store)
+    index = DirectVectorIndex(store)
     search = CatalogSearch(
         embed=embed,
         index=index,

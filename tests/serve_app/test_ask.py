@@ -16,7 +16,7 @@ import pytest
 
 from common.resources import Resources
 from common.settings import PROJECT_ROOT, Settings
-from common.vectors.client import LocalVectorIndex
+from common.vectors.client import DirectVectorIndex
 from common.vectors.edge import EdgeVectorStore
 from kernel.chat import ChatEngine
 from kernel.schemas import CATALOG_COLLECTION, REGULATORY_COLLECTION
@@ -66,7 +66,7 @@ def assistant(
 
     return build_assistant(
         embed=embed,
-        index=LocalVectorIndex(store),
+        index=DirectVectorIndex(store),
         chain=FallbackChain(engines, timeout_s=60),
         options=AskOptions(generate=generate, generation_budget_s=60),
         vector_name=minilm.name,
