@@ -14,6 +14,7 @@ import json
 import random
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,29 @@ def bench_over_http(url: str, recommender: KitRecommender, count: int) -> dict[s
     recommend_http, recommend_local = percentiles(http_ms), percentiles(local_ms)
     return {
         "recommend_http_1_client": recommend_http,
+        "recommend_http_8_clients": concurrent_recommend(url, recommend_requests(count, seed=2), clients=8),
         "quote_http_1_client": percentiles(quote_ms),
         "recommend_in_process": recommend_local,
         "ratio_http_p50_to_in_process_p50": round(recommend_http["p50_ms"] / recommend_local["p50_ms"], 2),
     }
+
+
+def concurrent_recommend(url: str, requests: list[RecommendRequest], clients: int) -> dict[str, Any]:
+    """Each request once, spread over `clients` threads with a connection each: latency and req/s."""
+    http_ms: list[float] = []
+
+    def client(worker: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for request in requests[worker::clients]:
+                started = time.perf_counter()
+                response = http.post("/store/helio/recommend", json=request.model_dump(exclude_none=True))
+                http_ms.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    return {**percentiles(http_ms), "req_per_s": round(len(http_ms) / (time.perf_counter() - started), 1)}
 
 
 def sample_catalog(out: Path, seed: int) -> tuple[list[Product], list[Offer]]:
