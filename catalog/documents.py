@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog import lexical
 from catalog.merge import row_hash
 
 # Portuguese names help the dense model match how customers ask ("painel", "placa", "inversor").
@@ -87,7 +88,7 @@ def index_document(row: Mapping[str, Any]) -> IndexDocument:
     return IndexDocument(
         id=row["id"],
         text=text,
-        content_hash=row_hash({"text": text}),
+        content_hash=row_hash({"text": text, "lexical_analysis": lexical.ANALYSIS}),
         payload=payload,
         payload_hash=row_hash(payload),
     )

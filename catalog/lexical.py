@@ -23,15 +23,31 @@ STOPWORDS = frozenset(
     | {"nos", "nas", "ao", "aos", "para", "pra", "por", "com", "que", "ou"}
 )
 
+# What a text's lexical vector holds changes with the analysis below: the catalog index keeps this with each
+# product's content hash, so a change re-indexes the catalog instead of leaving old vectors that queries
+# analysed the new way no longer match. Raise it with every change to units, words or codes.
+ANALYSIS = "2"
+
 # unit as written (folded) -> (canonical unit, factor to it)
 _UNITS: dict[str, tuple[str, float]] = {
     "w": ("w", 1.0),
     "wp": ("w", 1.0),
+    "watt": ("w", 1.0),
+    "watts": ("w", 1.0),
     "kw": ("w", 1000.0),
     "kwp": ("w", 1000.0),
+    "kilowatt": ("w", 1000.0),
+    "kilowatts": ("w", 1000.0),
+    "quilowatt": ("w", 1000.0),
+    "quilowatts": ("w", 1000.0),
+    # Folded, "MW" and "mW" are one word; nobody shops for milliwatts, plants are sized in megawatts.
+    "mw": ("w", 1e6),
+    "megawatt": ("w", 1e6),
+    "megawatts": ("w", 1e6),
     "k": ("w", 1000.0),  # "inversor 5k", Deye "SUN-5K-…": a bare k after a number means kW in this trade
     "wh": ("wh", 1.0),
     "kwh": ("wh", 1000.0),
+    "mwh": ("wh", 1e6),
     "v": ("v", 1.0),
     "vac": ("v", 1.0),
     "vdc": ("v", 1.0),

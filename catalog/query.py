@@ -60,6 +60,11 @@ IN_STOCK_PHRASES = ("em estoque", "pronta entrega", "disponivel", "disponiveis")
 # First words of multi-word brands too common to stand for the brand on their own.
 GENERIC_BRAND_WORDS = frozenset({"solar", "energy", "energia", "power", "tech", "green", "smart", "new"})
 
+# A word this long or longer that the text's vocabulary lacks is read as the nearest category, brand or
+# phase word within one edit (a letter wrong, missing, extra, or two swapped; two edits from 8 letters):
+# "growat", "paimel", "invesor", "trifasio". Shorter words are too often other words.
+TYPO_MIN_LENGTH = 5
+
 _ALNUM_RE = re.compile(r"[a-z0-9]+")
 _WORD_RE = re.compile(WORD)
 
@@ -116,6 +121,53 @@ def _padded_words(folded: str) -> str:
 
 def _contains(padded: str, phrase: str) -> bool:
     return f" {phrase} " in padded
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (adjacent swaps count one), or `limit + 1` once it exceeds it."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(brand_phrases: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The one-word names a mistyped word may stand for: categories, brands, phases."""
+    words = [
+        *CATEGORY_KEYWORDS,
+        *PHASE_WORDS,
+        *INVERTER_REFINEMENTS,
+        *(phrase for phrase, _ in brand_phrases),
+    ]
+    return frozenset(word for word in words if " " not in word and len(word) >= TYPO_MIN_LENGTH)
+
+
+def _corrected(padded: str, vocabulary: frozenset[str]) -> str:
+    """`padded` with each mistyped word replaced by the vocabulary word it most likely stands for."""
+    words = padded.split()
+    for position, word in enumerate(words):
+        if len(word) < TYPO_MIN_LENGTH or word in vocabulary or not word.isalpha():
+            continue
+        if word in GENERIC_BRAND_WORDS or word in STOPWORDS:
+            continue
+        limit = 1 if len(word) < 8 else 2
+        distance, nearest = min(
+            ((_edit_distance(word, known, limit), known) for known in vocabulary), default=(0, "")
+        )
+        if nearest and distance <= limit:
+            words[position] = nearest
+    return f" {' '.join(words)} "
 
 
 def _detect_category(padded: str) -> str | None:
@@ -183,10 +235,10 @@ def plan_query(
     params: SearchParams, known_brands: Collection[str], *, power_tolerance: float = POWER_TOLERANCE
 ) -> QueryPlan:
     """Assumes `validate_params` passed. `known_brands` are the payload's brand values (a facet)."""
-    folded = fold(params.q)
-    padded = _padded_words(folded)
-    category = params.category or _detect_category(padded)
     brand_phrases = _brand_phrases(frozenset(known_brands))
+    folded = fold(params.q)
+    padded = _corrected(_padded_words(folded), _vocabulary(brand_phrases))
+    category = params.category or _detect_category(padded)
     if params.brand is not None:
         folded_brand = " ".join(_ALNUM_RE.findall(fold(params.brand)))
         brand: str | None = dict(brand_phrases).get(folded_brand, params.brand)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from catalog import lexical
 from catalog.documents import index_document, indexed_payload, plan_index_update, product_text
 
 
@@ -53,3 +54,11 @@ def test_plan_index_update(incoming: dict[str, Any], names: list[str], expected:
     stored = stored_from(catalog_row(), ["minilm-l6"])
     plan = plan_index_update([index_document(incoming)], stored, names)
     assert (len(plan.to_embed), len(plan.to_repayload), len(plan.to_delete), plan.unchanged) == expected
+
+
+def test_a_new_lexical_analysis_indexes_every_product_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queries are analysed the new way at once; the index's sparse vectors must follow, not linger."""
+    stored = stored_from(catalog_row(), ["minilm-l6"])
+    monkeypatch.setattr(lexical, "ANALYSIS", f"{lexical.ANALYSIS}-next")
+    plan = plan_index_update([index_document(catalog_row())], stored, ["minilm-l6"])
+    assert (len(plan.to_embed), plan.unchanged) == (1, 0)

@@ -51,6 +51,18 @@ def plan(q: str, **params: Any) -> QueryPlan:
         ("painel solar", "module", None, None, None),  # "Solar Group" is not named by "solar" alone
         ("byd", None, None, None, "BYD"),
         ("550W", None, 550, None, None),
+        # Units spelled out, and a plant's megawatts.
+        ("inversor 8 kilowatts", "inverter", 8000, None, None),
+        ("inversor 7,5 quilowatts trifasico", "inverter", 7500, 3, None),
+        ("painel 550 watts", "module", 550, None, None),
+        ("kit 0,5 MW", "kit", 500_000, None, None),
+        # Typos: one edit from a category, brand or phase word (two from eight letters).
+        ("inversor growat 5kw", "inverter", 5000, None, "Growatt"),
+        ("paimel 550w", "module", 550, None, None),
+        ("invesor trifasio deye 10kw", "inverter", 10_000, 3, "Deye"),
+        ("microinvesor hoymile", "microinverter", None, None, "Hoymiles"),
+        ("inversor hibrida", "hybrid_inverter", None, None, None),
+        ("bateira byd", "battery", None, None, "BYD"),
     ],
 )
 def test_text_understanding(
@@ -190,3 +202,20 @@ def test_text_power_comes_with_narrower_windows_tried_first() -> None:
 def test_no_narrow_windows_without_text_power_or_with_explicit_bounds(query: str) -> None:
     assert plan(query, min_power_w=1000).narrow_filters == ()
     assert plan("painel solar").narrow_filters == ()
+
+
+@pytest.mark.parametrize(
+    ("q", "category"),
+    [
+        ("painel solar", "module"),  # "solar" is one edit from "solax": too common to stand for a brand
+        ("estrutura telhado ceramico", "structure"),
+        ("modulo fotovoltaico monocristalino", "module"),
+        ("cabo flexivel preto", "cable"),
+        ("string box 2 entradas", "string_box"),
+        ("solis 5kw", None),  # a brand spelled right is that brand, not a neighbour
+    ],
+)
+def test_words_that_are_no_typo_are_left_alone(q: str, category: str | None) -> None:
+    brands = [*BRANDS, "Solax", "Solis", "Sungrow"]
+    result = plan_query(SearchParams(q=q), brands)
+    assert (result.category, result.brand) == (category, "Solis" if q.startswith("solis") else None)
