@@ -156,12 +156,20 @@ def fresh_settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"database_url": new_database(settings), "data_dir": tmp_path / "data"})
 
 
+# Ports Ray's own components take by default (GCS, Serve, dashboard, client server, the dashboard
+# agent): the OS may hand one out as free before Ray starts, and Ray then refuses to start.
+RAY_DEFAULT_PORTS = frozenset({6379, 8000, 8265, 10001, 52365, 52366})
+
+
 def free_port() -> int:
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in RAY_DEFAULT_PORTS:
+            return port
 
 
 @pytest.fixture(scope="session")
