@@ -95,6 +95,7 @@ class QueryPlan:
     capacity_kwh: float | None
     folded_words: str  # space-padded folded words, codes whole: " painel cs6w-550ms " for model/SKU matches
     narrow_filters: tuple[PayloadFilter, ...] = ()  # `filter` with tighter power windows, narrowest first
+    read_as: str | None = None  # the folded query with its mistyped words as read, when it had any
 
 
 def validate_params(params: SearchParams) -> None:
@@ -237,7 +238,8 @@ def plan_query(
     """Assumes `validate_params` passed. `known_brands` are the payload's brand values (a facet)."""
     brand_phrases = _brand_phrases(frozenset(known_brands))
     folded = fold(params.q)
-    padded = _corrected(_padded_words(folded), _vocabulary(brand_phrases))
+    typed = _padded_words(folded)
+    padded = _corrected(typed, _vocabulary(brand_phrases))
     category = params.category or _detect_category(padded)
     if params.brand is not None:
         folded_brand = " ".join(_ALNUM_RE.findall(fold(params.brand)))
@@ -291,4 +293,5 @@ def plan_query(
         capacity_kwh=capacity_wh / 1000 if capacity_wh is not None else None,
         folded_words=f" {' '.join(_WORD_RE.findall(folded))} ",
         narrow_filters=narrow_filters,
+        read_as=padded.strip() if padded != typed else None,
     )

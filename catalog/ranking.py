@@ -57,6 +57,7 @@ class SearchResult(BaseModel):
     distributors: list[str]
     in_stock: bool
     score: float
+    exact_match: bool = False  # the query names this product's whole model code or SKU: ranked first
 
 
 # Every search re-checks the same catalog's model codes and SKUs (~2 per product): remember their keys.
@@ -100,7 +101,7 @@ def _score(hit: Hit, best: float, plan: QueryPlan, weights: RankingWeights) -> f
     return round(score, 6)
 
 
-def _result(hit: Hit, score: float) -> SearchResult:
+def _result(hit: Hit, score: float, exact_match: bool) -> SearchResult:
     payload = hit.payload
     return SearchResult(
         id=payload.get("product_id") or hit.id,
@@ -114,6 +115,7 @@ def _result(hit: Hit, score: float) -> SearchResult:
         distributors=list(payload.get("distributors") or []),
         in_stock=bool(payload.get("in_stock")),
         score=score,
+        exact_match=exact_match,
     )
 
 
@@ -121,12 +123,13 @@ def rank(
     hits: list[Hit], plan: QueryPlan, limit: int, weights: RankingWeights = DEFAULT_WEIGHTS
 ) -> list[SearchResult]:
     best = max((hit.score for hit in hits), default=0.0)
-    scored = [(_score(hit, best, plan, weights), hit) for hit in hits]
+    scored = [(_score(hit, best, plan, weights), _names_code(plan, hit.payload), hit) for hit in hits]
     scored.sort(
         key=lambda item: (
+            not item[1],  # a product named by its code comes first, whatever else scores
             -item[0],
-            item[1].payload.get("price_brl") if item[1].payload.get("price_brl") is not None else math.inf,
-            item[1].id,
+            item[2].payload.get("price_brl") if item[2].payload.get("price_brl") is not None else math.inf,
+            item[2].id,
         )
     )
-    return [_result(hit, score) for score, hit in scored[:limit]]
+    return [_result(hit, score, exact) for score, exact, hit in scored[:limit]]

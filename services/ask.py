@@ -93,10 +93,10 @@ def build_assistant(
 
     async def product_search(query: str, limit: int) -> list[RankedHit]:
         assert catalog_search is not None
-        results = await catalog_search.search(SearchParams(q=query[:MAX_QUERY_CHARS], limit=limit))
+        page = await catalog_search.search(SearchParams(q=query[:MAX_QUERY_CHARS], limit=limit))
         return [
             RankedHit(CATALOG_COLLECTION, r.id, rank, {**r.model_dump(), "product_id": r.id}, None)
-            for rank, r in enumerate(results)
+            for rank, r in enumerate(page.results)
         ]
 
     settings = options.model_dump(exclude={"gate", "vocabulary_refresh_s"})

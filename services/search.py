@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
@@ -14,6 +15,12 @@ from kernel.schemas import LEXICAL_VECTOR
 from kernel.vectors import Hit, PayloadFilter, SearchRequest
 
 EmbedQuery = Callable[[str], Awaitable[list[float]]]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[SearchResult]
+    did_you_mean: str | None  # the query as read, when a mistyped word was taken for a known one
 
 
 class CatalogIndex(Protocol):
@@ -68,7 +75,7 @@ class CatalogSearch:
         self._rank_pool = rank_pool
         self.known_brands = KnownBrands(index.brands, brands_refresh_s)
 
-    async def search(self, params: SearchParams) -> list[SearchResult]:
+    async def search(self, params: SearchParams) -> SearchPage:
         try:
             validate_params(params)
         except ValueError as error:
@@ -87,7 +94,7 @@ class CatalogSearch:
             # What the text suggested (a brand, a power window) matched nothing: fall back to what the
             # caller asked for explicitly rather than answer with an empty page.
             hits = {hit.id: hit for hit in await self._retrieve(plan, dense, plan.explicit_filter)}
-        return rank(list(hits.values()), plan, params.limit)
+        return SearchPage(rank(list(hits.values()), plan, params.limit), plan.read_as)
 
     async def _retrieve(
         self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter

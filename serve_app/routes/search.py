@@ -50,6 +50,11 @@ class SearchResponse(BaseModel):
             "distributor has it in stock); `distributors` lists who sells it; `score` is the ranking score."
         )
     )
+    did_you_mean: str | None = Field(
+        default=None,
+        description="The query as it was read, when a mistyped word was taken for a category, brand or "
+        "phase word (`growat` → `growatt`); null when every word was read as typed.",
+    )
     took_ms: float = Field(description="Time spent in the search service, in milliseconds.")
 
 
@@ -68,7 +73,10 @@ routes = APIRouter()
 )
 async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep) -> SearchResponse:
     started = time.perf_counter()
-    results = await catalog_search.search(query.to_params())
+    page = await catalog_search.search(query.to_params())
     return SearchResponse(
-        query=query.q, results=results, took_ms=round((time.perf_counter() - started) * 1000, 2)
+        query=query.q,
+        results=page.results,
+        did_you_mean=page.did_you_mean,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
     )

@@ -219,3 +219,8 @@ def test_words_that_are_no_typo_are_left_alone(q: str, category: str | None) -> 
     brands = [*BRANDS, "Solax", "Solis", "Sungrow"]
     result = plan_query(SearchParams(q=q), brands)
     assert (result.category, result.brand) == (category, "Solis" if q.startswith("solis") else None)
+
+
+def test_the_query_as_read_is_given_only_when_a_word_was_taken_for_another() -> None:
+    assert plan("invesor growat 5kw").read_as == "inversor growatt 5kw"
+    assert plan("inversor growatt 5kw").read_as is None

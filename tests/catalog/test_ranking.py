@@ -141,6 +141,7 @@ def test_result_carries_the_payload_and_the_score() -> None:
         "distributors",
         "in_stock",
         "score",
+        "exact_match",
     }
     assert result.model_dump() == {
         "id": "p1",
@@ -155,4 +156,17 @@ def test_result_carries_the_payload_and_the_score() -> None:
         "in_stock": True,
         # relevance 1 + closeness 0.6 + category 0.5 + in stock 0.2
         "score": pytest.approx(2.3),
+        "exact_match": False,
     }
+
+
+def test_a_product_named_by_its_code_comes_first_and_says_so() -> None:
+    """Even where the other boosts outweigh the code's (here it weighs nothing): naming a model code or SKU
+    is the clearest intent a storefront search gets."""
+    hits = [
+        hit("near", 0.9, category="module", model="CS6W-545MS", power_w=550),
+        hit("exact", 0.2, category="module", model="CS6W-550MS", power_w=550, in_stock=False),
+    ]
+    results = rank(hits, plan("painel 550w CS6W-550MS"), limit=10, weights=RankingWeights(exact_code=0.0))
+    assert [(r.id, r.exact_match) for r in results] == [("exact", True), ("near", False)]
+    assert results[0].score < results[1].score

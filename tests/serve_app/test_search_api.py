@@ -32,6 +32,7 @@ CONTRACT_FIELDS = {
     "distributors",
     "in_stock",
     "score",
+    "exact_match",
 }
 TEST_CONFIG = {
     # Small reservations: the suite's local Ray has 2 CPUs, shared with the index actor and the driver.
@@ -70,7 +71,7 @@ def search(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
     response = api.get("/store/helio/search", params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"query", "results", "took_ms"}
+    assert set(body) == {"query", "results", "did_you_mean", "took_ms"}
     results: list[dict[str, Any]] = body["results"]
     return results
 
@@ -93,6 +94,13 @@ def test_inverter_query_returns_inverters_near_the_power_first(api: httpx.Client
     assert {r["category"] for r in results} <= {"inverter", "hybrid_inverter", "microinverter"}
     assert [r["power_w"] for r in results[:3]] == [5000, 5000, 5000]
     assert results[0]["category"] == "inverter"
+
+
+def test_a_mistyped_query_is_read_as_meant_and_says_how(api: httpx.Client) -> None:
+    body = api.get("/store/helio/search", params={"q": "invesor growat 5kw"}).json()
+    assert body["did_you_mean"] == "inversor growatt 5kw"
+    assert body["results"] and {r["brand"] for r in body["results"]} == {"Growatt"}
+    assert api.get("/store/helio/search", params={"q": "inversor growatt"}).json()["did_you_mean"] is None
 
 
 def test_module_query_returns_modules(api: httpx.Client) -> None:
