@@ -21,9 +21,9 @@ from catalog.units import UNITS
 from kernel.numbers import DecimalStyle
 from kernel.schemas import Category
 
-# The kind of value each canonical field holds; a kind named after a unit dimension takes units.
 FEEDS_FILE = Path(__file__).with_name("feeds.yaml")  # the layouts of the platform's distributors
 
+# The kind of value each canonical field holds; a kind named after a unit dimension takes units.
 RECORD_FIELDS = {
     "sku": "text",
     "category": "category",
