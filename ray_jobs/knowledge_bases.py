@@ -82,7 +82,7 @@ class KnowledgeJobConfig(YamlConfig):
 
 
 class TextEncoder:
-    """Few texts: models loaded once in this process. Many: the Ray Data actor pool of embed_catalog."""
+    """Few texts: models loaded once in this process. Many: the Ray Data actor pool (`indexing`)."""
 
     def __init__(self, config: KnowledgeJobConfig, settings: Settings, local: list[Embedder] | None = None):
         self._config, self._settings, self._local = config, settings, local
