@@ -83,11 +83,11 @@ def _power_closeness(plan: QueryPlan, power_w: float | None) -> float:
     return max(0.0, 1.0 - distance)
 
 
-def _score(hit: Hit, best: float, plan: QueryPlan, weights: RankingWeights) -> float:
+def _score(hit: Hit, best: float, plan: QueryPlan, weights: RankingWeights, names_code: bool) -> float:
     payload = hit.payload
     score = weights.relevance * (hit.score / best if best > 0 else 0.0)
     score += weights.power_closeness * _power_closeness(plan, payload.get("power_w"))
-    if _names_code(plan, payload):
+    if names_code:
         score += weights.exact_code
     if plan.brand is not None and fold(payload.get("brand") or "") == fold(plan.brand):
         score += weights.brand
@@ -123,7 +123,10 @@ def rank(
     hits: list[Hit], plan: QueryPlan, limit: int, weights: RankingWeights = DEFAULT_WEIGHTS
 ) -> list[SearchResult]:
     best = max((hit.score for hit in hits), default=0.0)
-    scored = [(_score(hit, best, plan, weights), _names_code(plan, hit.payload), hit) for hit in hits]
+    named = [_names_code(plan, hit.payload) for hit in hits]
+    scored = [
+        (_score(hit, best, plan, weights, exact), exact, hit) for hit, exact in zip(hits, named, strict=True)
+    ]
     scored.sort(
         key=lambda item: (
             not item[1],  # a product named by its code comes first, whatever else scores
