@@ -163,10 +163,8 @@ def _corrected(padded: str, vocabulary: frozenset[str]) -> str:
         if word in GENERIC_BRAND_WORDS or word in STOPWORDS:
             continue
         limit = 1 if len(word) < 8 else 2
-        distance, nearest = min(
-            ((_edit_distance(word, known, limit), known) for known in vocabulary), default=(0, "")
-        )
-        if nearest and distance <= limit:
+        distance, nearest = min((_edit_distance(word, known, limit), known) for known in vocabulary)
+        if distance <= limit:
             words[position] = nearest
     return f" {' '.join(words)} "
 

@@ -25,8 +25,11 @@ class RowCounts:
     rejected: int  # kept aside with a reason
 
 
-def connect(dsn: str) -> psycopg.Connection[dict[str, Any]]:
-    return psycopg.connect(dsn, row_factory=dict_row)
+def connect(dsn: str, *, timeout_s: float | None = None) -> psycopg.Connection[dict[str, Any]]:
+    """A connection whose rows are dicts; `timeout_s` bounds connecting (a request path's budget)."""
+    if timeout_s is None:
+        return psycopg.connect(dsn, row_factory=dict_row)
+    return psycopg.connect(dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s)))
 
 
 def fetch_one(

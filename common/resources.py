@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
+from common import postgres
 from common.embedded import postgres_dsn
 from common.erp_client import ErpClient
 from common.settings import Settings
@@ -38,10 +38,8 @@ class Resources:
         return postgres_dsn(self.settings)
 
     def connect(self, *, timeout_s: float | None = None) -> psycopg.Connection[dict[str, Any]]:
-        """A connection whose rows are dicts; `timeout_s` bounds connecting (a request path's budget)."""
-        if timeout_s is None:
-            return psycopg.connect(self.dsn, row_factory=dict_row)
-        return psycopg.connect(self.dsn, row_factory=dict_row, connect_timeout=max(1, round(timeout_s)))
+        """`common.postgres.connect` to this environment's database."""
+        return postgres.connect(self.dsn, timeout_s=timeout_s)
 
     @property
     def vectors(self) -> VectorStore:

@@ -22,7 +22,7 @@ import httpx
 
 from kernel.schemas import Offer, Product
 from samples.feeds.merged import merged_sample
-from scripts.bench import percentiles
+from scripts.bench import percentiles, throughput
 from services.recommend import KitRecommender
 from services.recommend_models import RecommendRequest
 
@@ -92,7 +92,7 @@ def concurrent_recommend(url: str, requests: list[RecommendRequest], clients: in
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(client, range(clients)))
-    return {**percentiles(http_ms), "req_per_s": round(len(http_ms) / (time.perf_counter() - started), 1)}
+    return throughput((http_ms, time.perf_counter() - started))
 
 
 def sample_catalog(out: Path, seed: int) -> tuple[list[Product], list[Offer]]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from samples.feeds.draw import draw_products
 from samples.feeds.market import SampleProduct
@@ -42,12 +41,8 @@ def _brand(product: SampleProduct, rng: random.Random) -> str:
     return rng.choice((product.brand.lower(), product.brand, words[0].lower()))
 
 
-def _specs(product: SampleProduct) -> Mapping[str, Any]:
-    return product.specs
-
-
 def _module(p: SampleProduct, rng: random.Random) -> str:
-    watts = f"{_specs(p)['power_w']:.0f}"
+    watts = f"{p.specs['power_w']:.0f}"
     return rng.choice(
         (
             f"painel {watts}W {_brand(p, rng)}",
@@ -61,22 +56,22 @@ def _module(p: SampleProduct, rng: random.Random) -> str:
 
 def _inverter(word: str, *, in_kw: bool = True) -> Callable[[SampleProduct, random.Random], str]:
     def query(p: SampleProduct, rng: random.Random) -> str:
-        watts = float(_specs(p)["power_w"])
+        watts = float(p.specs["power_w"])
         power = _kilo(watts, rng) if in_kw else f"{watts:.0f}W"
-        phases = rng.choice(PHASES.get(int(_specs(p).get("phases") or 1), ("",)))
+        phases = rng.choice(PHASES.get(int(p.specs.get("phases") or 1), ("",)))
         return rng.choice(
             (
                 f"{word} {power} {phases} {_brand(p, rng)}",
                 f"{word} {_brand(p, rng)} {power}",
                 f"{word} {power} {phases}",
             )
-        ).strip()
+        )
 
     return query
 
 
 def _battery(p: SampleProduct, rng: random.Random) -> str:
-    kwh = f"{_specs(p)['capacity_kwh']:g}"
+    kwh = f"{p.specs['capacity_kwh']:g}"
     return rng.choice(
         (
             f"bateria {kwh.replace('.', ',')} kWh {_brand(p, rng)}",
@@ -87,22 +82,22 @@ def _battery(p: SampleProduct, rng: random.Random) -> str:
 
 
 def _kit(p: SampleProduct, rng: random.Random) -> str:
-    kwp = f"{_specs(p)['power_w'] / 1000:.2f}".rstrip("0").rstrip(".").replace(".", rng.choice((",", ".")))
-    roof = ROOFS.get(str(_specs(p).get("roof_type")), "")
+    kwp = f"{p.specs['power_w'] / 1000:.2f}".rstrip("0").rstrip(".").replace(".", rng.choice((",", ".")))
+    roof = ROOFS.get(str(p.specs.get("roof_type")), "")
     return rng.choice((f"kit {kwp} kWp {_brand(p, rng)}", f"kit solar {kwp}kwp {roof}", f"gerador {kwp} kWp"))
 
 
 def _cable(p: SampleProduct, rng: random.Random) -> str:
-    section = f"{_specs(p)['section_mm2']:g}".replace(".", ",")
+    section = f"{p.specs['section_mm2']:g}".replace(".", ",")
     return rng.choice(
-        (f"cabo solar {section}mm {_specs(p).get('color', '')}", f"cabo {section} mm {_brand(p, rng)}")
+        (f"cabo solar {section}mm {p.specs.get('color', '')}", f"cabo {section} mm {_brand(p, rng)}")
     )
 
 
 def _structure(p: SampleProduct, rng: random.Random) -> str:
-    roof = ROOFS.get(str(_specs(p).get("roof_type")), "telhado")
+    roof = ROOFS.get(str(p.specs.get("roof_type")), "telhado")
     return rng.choice(
-        (f"estrutura {roof} {_specs(p).get('module_slots', '')} módulos", f"suporte {roof} {_brand(p, rng)}")
+        (f"estrutura {roof} {p.specs.get('module_slots', '')} módulos", f"suporte {roof} {_brand(p, rng)}")
     )
 
 

@@ -42,12 +42,14 @@ def _existing(collection: str) -> Iterator[None]:
     """A collection the server lacks is a LookupError, as on the Edge engine: its job has not run yet."""
     try:
         yield
-    except UnexpectedResponse as error:
-        if error.status_code != 404:
-            raise
-        raise LookupError(f"no vector collection {collection!r} on the Qdrant server") from None
-    except ValueError as error:  # how the `:memory:` twin says it
-        if str(error) != f"Collection {collection} not found":
+    except (UnexpectedResponse, ValueError) as error:
+        # A real server answers 404; the `:memory:` twin raises ValueError("Collection … not found").
+        lacks = (
+            error.status_code == 404
+            if isinstance(error, UnexpectedResponse)
+            else str(error) == f"Collection {collection} not found"
+        )
+        if not lacks:
             raise
         raise LookupError(f"no vector collection {collection!r} on the Qdrant server") from None
 
