@@ -81,6 +81,30 @@ class Hit:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class WideningSearch:
+    """Searches tried in order, each over a wider filter than the last, until `enough` distinct hits are in;
+    `fallback` only when none of them found anything. The index runs the whole sequence in one call: on the
+    owner actor, one round trip instead of one per step (issue 17)."""
+
+    steps: tuple[SearchRequest, ...]
+    enough: int
+    fallback: SearchRequest | None = None
+
+
+def search_widening(search: Callable[[SearchRequest], list[Hit]], widening: WideningSearch) -> list[Hit]:
+    """Every hit of the steps run, in step order (a hit found twice keeps its first, narrowest score)."""
+    hits: dict[str, Hit] = {}
+    for request in widening.steps:
+        for hit in search(request):
+            hits.setdefault(hit.id, hit)
+        if len(hits) >= widening.enough:
+            break
+    if not hits and widening.fallback is not None:
+        return search(widening.fallback)
+    return list(hits.values())
+
+
 # Shared by the two Qdrant backends.
 
 

@@ -27,8 +27,10 @@ class Embedder(Protocol):
 
 
 class EmbedderConfig(BaseModel):
-    kind: Literal["sentence-transformers", "openai"] = Field(
-        default="sentence-transformers", description="Which runtime loads the model."
+    kind: Literal["sentence-transformers", "onnx", "openai"] = Field(
+        default="sentence-transformers",
+        description="Which runtime loads the model: `onnx` runs a sentence-transformers model exported to "
+        "ONNX Runtime (CPU, same vectors, models/onnx_encoder.py), the query encoder on CPU nodes.",
     )
     model: str = Field(
         default=PACKAGED_MINILM,
@@ -48,6 +50,11 @@ def packaged_minilm_path() -> Path:
     return Path(spec.origin).parent / "model"
 
 
+def model_path(config: EmbedderConfig) -> Path | str:
+    """The packaged MiniLM's folder, else the configured path or id as given."""
+    return packaged_minilm_path() if config.model == PACKAGED_MINILM else config.model
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded once, from a local path (offline) or a model id."""
 
@@ -58,8 +65,7 @@ class SentenceTransformerEmbedder:
 
         # Its "Loading weights" bar would cut into the progress lines of whichever job or stack loads it.
         transformers_logging.disable_progress_bar()
-        path = str(packaged_minilm_path()) if config.model == PACKAGED_MINILM else config.model
-        self.model = SentenceTransformer(path, device=config.device)
+        self.model = SentenceTransformer(str(model_path(config)), device=config.device)
         self.name = config.vector_name
         self.dim = int(self.model.get_embedding_dimension() or config.dim)
         self.batch_size = config.batch_size
@@ -114,4 +120,9 @@ def load_embedder(
         if not openai_api_key:
             raise ValueError("an OpenAI embedder needs OPENAI_API_KEY")
         return OpenAIEmbedder(config, openai_api_key, openai_base_url or "https://api.openai.com/v1")
+    if config.kind == "onnx":
+        from models.onnx_encoder import DEFAULT_CACHE_DIR, OnnxEmbedder
+
+        model_dir = Path(model_path(config))
+        return OnnxEmbedder(model_dir, config.vector_name, config.batch_size, DEFAULT_CACHE_DIR)
     return SentenceTransformerEmbedder(config)

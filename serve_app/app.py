@@ -14,9 +14,8 @@ from ray import serve
 from ray.serve import Application, Deployment
 
 from common.settings import Settings, get_settings
-from models.embedders import Embedder, EmbedderConfig, load_embedder
 from serve_app.config import DeploymentOptions, SearchAppConfig
-from serve_app.embedder import QueryEmbedder
+from serve_app.embedder import QueryEmbedder, load_query_embedder
 from serve_app.llm import ChatModel, local_engine_config
 from serve_app.router import HelioRouter
 
@@ -26,19 +25,17 @@ def _deployment(cls: type, name: str, options: DeploymentOptions) -> Deployment:
     return cast(Deployment, serve.deployment(cls, name=name, **options.serve_options()))
 
 
-def load_query_embedder(config: EmbedderConfig, settings: Settings) -> Embedder:
-    """Runs in the replica: an `openai` embedder's key comes from the replica's environment."""
-    key = settings.with_secrets_from_environment().openai_api_key
-    return load_embedder(config, key.get_secret_value() if key else None, settings.openai_base_url)
-
-
 def build_search_app(config: SearchAppConfig, settings: Settings) -> Application:
     public = settings.without_secrets()
-    embedder = _deployment(QueryEmbedder, "QueryEmbedder", config.query_embedder).bind(
-        config.embedder,
-        config.query_embedder.max_batch_size,
-        config.query_embedder.batch_wait_timeout_s,
-        partial(load_query_embedder, settings=public),
+    embedder = (
+        _deployment(QueryEmbedder, "QueryEmbedder", config.query_embedder).bind(
+            config.embedder,
+            config.query_embedder.max_batch_size,
+            config.query_embedder.batch_wait_timeout_s,
+            partial(load_query_embedder, settings=public),
+        )
+        if config.query_embedder.placement == "deployment"
+        else None  # each router replica holds the model (HelioRouter)
     )
     local = local_engine_config(config.chat)
     chat_model = (

@@ -7,7 +7,7 @@ application, so `serve deploy`, `serve run` and `serve_api` read one and the sam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -144,8 +144,15 @@ class RouterOptions(DeploymentOptions):
 
 
 class EmbedderOptions(DeploymentOptions):
-    """The QueryEmbedder deployment: one model per replica, concurrent queries batched."""
+    """The QueryEmbedder: one model per replica, concurrent queries batched."""
 
+    placement: Literal["deployment", "router"] = Field(
+        default="deployment",
+        description="`deployment`: its own replicas (a GPU, or autoscaled apart from the routers); `router`: "
+        "each router replica holds the model and encodes in a worker thread, one Ray hop fewer per search — "
+        "for a CPU model small enough to sit beside the router (cpu.yaml). With `router`, this section's "
+        "replica and resource options are unused.",
+    )
     max_batch_size: int = Field(default=16, ge=1, description="Most queries encoded in one batch.")
     batch_wait_timeout_s: float = Field(
         default=0.005, ge=0, description="How long a batch waits to fill before it is encoded."
@@ -185,7 +192,9 @@ class SearchAppConfig(StrictModel):
 
     def reserved_cpus(self) -> float:
         """Logical CPUs the app's replicas hold at their most (every deployment at max_replicas)."""
-        deployments = (self.router, self.query_embedder, self.chat_model)
+        deployments = [self.router, self.chat_model]
+        if self.query_embedder.placement == "deployment":
+            deployments.append(self.query_embedder)
         return sum(d.max_replicas() * d.ray_actor_options.num_cpus for d in deployments)
 
     @classmethod

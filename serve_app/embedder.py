@@ -1,14 +1,23 @@
-"""QueryEmbedder: the query model behind a Serve deployment, with concurrent queries batched."""
+"""QueryEmbedder: the query model, with concurrent queries batched; a Serve deployment of its own, or
+held by each router replica (`query_embedder.placement`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from ray import serve
 
+from common.settings import Settings
 from models.embedders import Embedder, EmbedderConfig, load_embedder
 
 EmbedderFactory = Callable[[EmbedderConfig], Embedder]
+
+
+def load_query_embedder(config: EmbedderConfig, settings: Settings) -> Embedder:
+    """Runs in the replica: an `openai` embedder's key comes from the replica's environment."""
+    key = settings.with_secrets_from_environment().openai_api_key
+    return load_embedder(config, key.get_secret_value() if key else None, settings.openai_base_url)
 
 
 class QueryEmbedder:
@@ -24,8 +33,11 @@ class QueryEmbedder:
         max_batch_size: int,
         batch_wait_timeout_s: float,
         embedder_factory: EmbedderFactory = load_embedder,
+        *,
+        in_router: bool = False,
     ) -> None:
         self.embedder = embedder_factory(config)
+        self._in_router = in_router
         # The first encode pays for lazy initialisation (tokenizer, kernels); pay it before traffic.
         self.embedder.embed(["aquecimento"])
         self._embed_batched = serve.batch(
@@ -33,10 +45,16 @@ class QueryEmbedder:
         )(self._embed_batch)
 
     async def _embed_batch(self, texts: list[str]) -> list[list[float]]:
-        # Encoding on the event loop on purpose: Serve forms the next batch as soon as requests are
-        # enqueued, even while this one still runs. Blocking here keeps arrivals out of the queue
-        # until the model is free, so under load they form one big batch instead of many of one.
-        vectors = self.embedder.embed(texts)
+        if self._in_router:
+            # The router's event loop has requests to plan and rank meanwhile; the model runs in a
+            # worker thread (ONNX Runtime and torch release the GIL), on the other core.
+            vectors = await asyncio.to_thread(self.embedder.embed, texts)
+        else:
+            # In its own replica, encoding on the event loop on purpose: Serve forms the next batch as
+            # soon as requests are enqueued, even while this one still runs. Blocking here keeps arrivals
+            # out of the queue until the model is free, so under load they form one big batch instead of
+            # many of one.
+            vectors = self.embedder.embed(texts)
         return [vector.tolist() for vector in vectors]
 
     async def embed(self, text: str) -> list[float]:

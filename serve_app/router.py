@@ -1,5 +1,6 @@
 """HelioRouter: the Serve ingress. Query understanding and ranking run here; the embedding comes from
-the batched QueryEmbedder deployment and the hits from the vector-index actor, one hop each."""
+the batched QueryEmbedder (its own deployment, one hop, or held by this replica) and the hits from the
+vector-index actor, one hop."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
 from serve_app.api import create_search_api
 from serve_app.config import SearchAppConfig
+from serve_app.embedder import QueryEmbedder, load_query_embedder
 from serve_app.llm import build_router_chain
 from serve_app.routes.admin import AdminService, trigger_through_scheduler
 from services.ask import build_assistant
@@ -81,12 +83,24 @@ class HelioRouter:
     once this constructor has run, so the FastAPI app is built around this replica's services."""
 
     def __init__(
-        self, embedder: Any, chat_model: Any | None, config: SearchAppConfig, settings: Settings
+        self, embedder: Any | None, chat_model: Any | None, config: SearchAppConfig, settings: Settings
     ) -> None:
+        public = settings
         settings = settings.with_secrets_from_environment()  # bound without them (serve_app.app)
         resources = Resources(settings)
         options = config.router
-        self._embedder = embedder  # DeploymentHandle of QueryEmbedder
+        self._embedder = embedder  # DeploymentHandle of QueryEmbedder; None: placement "router"
+        self._local_embedder = (
+            QueryEmbedder(
+                config.embedder,
+                config.query_embedder.max_batch_size,
+                config.query_embedder.batch_wait_timeout_s,
+                partial(load_query_embedder, settings=public),
+                in_router=True,
+            )
+            if embedder is None
+            else None
+        )
         self._embed_timeout_s = options.embed_timeout_s
         self._query_vectors = QueryVectorCache(options.query_cache_entries)
         self._limits = options.limits
@@ -162,11 +176,17 @@ class HelioRouter:
         answers while the embedder is down), else from the QueryEmbedder."""
         vector = self._query_vectors.get(text)
         if vector is None:
-            vector = await self._call_embedder("embed", text)
+            if self._local_embedder is not None:
+                vector = await self._local_embedder.embed(text)
+            else:
+                vector = await self._call_embedder("embed", text)
             self._query_vectors.put(text, vector)
         return vector
 
     async def describe_embedder(self) -> str:
+        if self._local_embedder is not None:
+            described = self._local_embedder.describe()
+            return f"{described['vector_name']} ({described['dim']}-d, in the router)"
         described = await self._call_embedder("describe")
         return f"{described['vector_name']} ({described['dim']}-d)"
 

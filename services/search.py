@@ -12,7 +12,7 @@ from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
 from catalog.ranking import SearchResult, rank
 from kernel.errors import InvalidRequest
 from kernel.schemas import LEXICAL_VECTOR
-from kernel.vectors import Hit, PayloadFilter, SearchRequest
+from kernel.vectors import Hit, PayloadFilter, SearchRequest, WideningSearch
 
 EmbedQuery = Callable[[str], Awaitable[list[float]]]
 
@@ -24,7 +24,7 @@ class SearchPage:
 
 
 class CatalogIndex(Protocol):
-    async def search(self, request: SearchRequest) -> list[Hit]: ...
+    async def search_widening(self, widening: WideningSearch) -> list[Hit]: ...
 
     async def brands(self) -> list[str]: ...
 
@@ -82,32 +82,30 @@ class CatalogSearch:
             raise InvalidRequest(str(error)) from None
         plan = plan_query(params, await self.known_brands.get())
         dense = await self._embed(plan.dense_text)
-        hits: dict[str, Hit] = {}
-        for payload_filter in (*plan.narrow_filters, plan.filter):
+        widening = WideningSearch(
             # A tight power window first, widened until the page can be filled: candidates come by
             # text similarity, and a wide window could crowd out the products closest in power.
-            for hit in await self._retrieve(plan, dense, payload_filter):
-                hits.setdefault(hit.id, hit)
-            if len(hits) >= plan.limit:
-                break
-        if not hits and plan.explicit_filter != plan.filter:
+            steps=tuple(self._request(plan, dense, f) for f in (*plan.narrow_filters, plan.filter)),
+            enough=plan.limit,
             # What the text suggested (a brand, a power window) matched nothing: fall back to what the
             # caller asked for explicitly rather than answer with an empty page.
-            hits = {hit.id: hit for hit in await self._retrieve(plan, dense, plan.explicit_filter)}
-        return SearchPage(rank(list(hits.values()), plan, params.limit), plan.read_as)
+            fallback=(
+                self._request(plan, dense, plan.explicit_filter)
+                if plan.explicit_filter != plan.filter
+                else None
+            ),
+        )
+        hits = await self._index.search_widening(widening)
+        return SearchPage(rank(hits, plan, params.limit), plan.read_as)
 
-    async def _retrieve(
-        self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter
-    ) -> list[Hit]:
-        return await self._index.search(
-            SearchRequest(
-                # Ranking reorders by power, code and brand, so it sees more than the page it returns.
-                limit=max(plan.limit, self._rank_pool),
-                dense_name=self._vector_name,
-                dense=dense,
-                sparse_name=LEXICAL_VECTOR if plan.sparse is not None else None,
-                sparse=plan.sparse,
-                filter=payload_filter,
-                candidates=self._candidates,
-            )
+    def _request(self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter) -> SearchRequest:
+        return SearchRequest(
+            # Ranking reorders by power, code and brand, so it sees more than the page it returns.
+            limit=max(plan.limit, self._rank_pool),
+            dense_name=self._vector_name,
+            dense=dense,
+            sparse_name=LEXICAL_VECTOR if plan.sparse is not None else None,
+            sparse=plan.sparse,
+            filter=payload_filter,
+            candidates=self._candidates,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import ray.exceptions
@@ -16,7 +17,7 @@ from ray.actor import ActorHandle
 
 from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION
-from kernel.vectors import Hit, SearchRequest, VectorStore
+from kernel.vectors import Hit, SearchRequest, VectorStore, WideningSearch, search_widening
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,14 @@ class VectorIndexClient:
         )
         return hits
 
+    async def search_widening(
+        self, widening: WideningSearch, collection: str = CATALOG_COLLECTION
+    ) -> list[Hit]:
+        hits: list[Hit] = await self._call(
+            "search", collection, lambda actor: actor.search_widening.remote(collection, widening)
+        )
+        return hits
+
     async def brands(self) -> list[str]:
         brands: list[str] = await self._call(
             "facet", CATALOG_COLLECTION, lambda actor: actor.facet.remote(CATALOG_COLLECTION, "brand")
@@ -125,6 +134,14 @@ class DirectVectorIndex:
     async def search(self, request: SearchRequest, collection: str = CATALOG_COLLECTION) -> list[Hit]:
         hits: list[Hit] = await self._call(
             "search", collection, lambda: self._store.search(collection, request)
+        )
+        return hits
+
+    async def search_widening(
+        self, widening: WideningSearch, collection: str = CATALOG_COLLECTION
+    ) -> list[Hit]:
+        hits: list[Hit] = await self._call(
+            "search", collection, lambda: search_widening(partial(self._store.search, collection), widening)
         )
         return hits
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import ray
@@ -20,7 +21,7 @@ from ray.actor import ActorHandle
 from common.embedded import RAY_NAMESPACE, long_lived_actor
 from common.settings import Settings
 from common.vectors.factory import open_vector_store
-from kernel.vectors import CollectionSpec, Hit, SearchRequest, VectorPoint
+from kernel.vectors import CollectionSpec, Hit, SearchRequest, VectorPoint, WideningSearch, search_widening
 
 ACTOR_NAME = "helio-vector-index"
 # Threads serving calls at once: searches release the GIL inside the engine, so they run in
@@ -66,6 +67,9 @@ class VectorIndexActor:
 
     def search(self, collection: str, request: SearchRequest) -> list[Hit]:
         return self._store.search(collection, request)
+
+    def search_widening(self, collection: str, widening: WideningSearch) -> list[Hit]:
+        return search_widening(partial(self._store.search, collection), widening)
 
     def scan(self, collection: str, fields: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
         return list(self._store.scan(collection, fields))  # a generator cannot cross processes

@@ -10,6 +10,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from kernel.vectors import (
     SparseVector,
     VectorPoint,
     VectorStore,
+    WideningSearch,
 )
 
 DIM = 8
@@ -164,15 +166,24 @@ def test_the_serving_port_answers_alike_through_the_actor_and_straight_over_a_st
 
     async def answers(index: VectorIndexClient | DirectVectorIndex) -> dict[str, Any]:
         hits = await index.search(request)
+        # Dense only: RRF ties at a step's cut are broken arbitrarily by each engine.
+        dense = replace(request, sparse_name=None, sparse=None)
+        wider = WideningSearch(
+            steps=(dense, replace(dense, filter=PayloadFilter())), enough=8, fallback=request
+        )
+        widened = await index.search_widening(wider)
         found: dict[str, Any] = {
             "search": [(hit.id, hit.payload) for hit in hits],
             "scores": [hit.score for hit in hits],
+            "widened": [(hit.id, hit.payload["brand"]) for hit in widened],
             "brands": sorted(await index.brands()),
             "texts": sorted(await index.texts(CATALOG_COLLECTION, ["brand"])),
             "describe": await index.describe(),
         }
         with pytest.raises(CollectionMissing, match="no-such-collection"):
             await index.search(request, "no-such-collection")
+        with pytest.raises(CollectionMissing, match="no-such-collection"):
+            await index.search_widening(wider, "no-such-collection")
         with pytest.raises(CollectionMissing, match="no-such-collection"):
             await index.texts("no-such-collection", ["brand"])
         return found
@@ -185,3 +196,6 @@ def test_the_serving_port_answers_alike_through_the_actor_and_straight_over_a_st
         assert found[name] == {k: v for k, v in through_actor.items() if k != "scores"}, name
     assert through_actor["describe"] == f"25 products in {CATALOG_COLLECTION}"
     assert [hit_id for hit_id, _ in through_actor["search"]][:1] == [points[3].id]
+    # The brand's hits first (limit 5), then the unfiltered step's others.
+    brands = [brand for _, brand in through_actor["widened"]]
+    assert brands[:5] == ["jinko"] * 5 and len(brands) > 5 and set(brands[5:]) != {"jinko"}

@@ -98,7 +98,8 @@ def test_deployment_options_fixed_or_autoscaled() -> None:
         ({"query_embedder": {"max_batch_size": 64, "max_ongoing_requests": 16}}, "never fills"),
         ({"router": {"ray_actor_options": {"num_cpus": -1}}}, "num_cpus"),
         ({"router": {"embed_timeout_s": 0}}, "embed_timeout_s"),
-        ({"embedder": {"kind": "onnx"}}, "kind"),
+        ({"embedder": {"kind": "tensorrt"}}, "kind"),
+        ({"query_embedder": {"placement": "proxy"}}, "placement"),
     ],
 )
 def test_bad_config_is_rejected(args: dict[str, Any], complaint: str) -> None:
