@@ -1,7 +1,9 @@
 """Deterministic sample feeds of five distributors: `write_sample(out_dir, seed=…, products=…)`.
 
-The same seed and product count give the same bytes. Files go to out_dir/<distributor>/…, and
-out_dir/manifest.json says what was written, including every defect planted (one reject each).
+The same seed and product count give the same bytes, for a catalog of any size: real module and inverter
+specs (pvlib's CEC tables, today's lines in current.yaml), Brazilian product families (market.yaml), then
+variants of them (samples.feeds.variants). Files go to out_dir/<distributor>/…, written a chunk of products
+at a time, and out_dir/manifest.json says what was written, including every defect planted (one reject each).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from catalog.feeds import FEEDS_FILE
 from samples.feeds.defects import Entry, inject_defects
 from samples.feeds.distributors import DISTRIBUTORS, offer_rows
 from samples.feeds.draw import draw_products
-from samples.feeds.formats import WRITERS
+from samples.feeds.formats import WRITERS, FeedWriter
 from samples.feeds.render import Columns
 
 
@@ -43,36 +45,59 @@ def write_sample(
     products: int | None = None,
     feeds_config: Path = FEEDS_FILE,
 ) -> SampleManifest:
-    """Write the sample feeds (default size: market.yaml's default_products) and their manifest."""
+    """Write the sample feeds (default size: market.yaml's default_products) and their manifest, a chunk
+    of products at a time (samples.feeds.draw)."""
     out = Path(out_dir)
     draw = draw_products(seed, products, feeds_config)
     feeds = {feed.name: feed for feed in draw.feeds.feeds}
-    offers = draw.offers()
-    summaries = {}
-    for distributor in DISTRIBUTORS:
-        feed = feeds[distributor.name]
-        columns = Columns(feed)
-        entries = [
-            Entry(distributor.file_for(offer.product), offer_rows(distributor, feed, columns, offer))
-            for offer in offers[distributor.name]
-        ]
-        entries = inject_defects(draw.rng, entries, distributor.defects, draw.market.defect_rate, columns)
-        by_file: dict[str, list[Entry]] = {}
-        for entry in entries:
-            by_file.setdefault(entry.file, []).append(entry)
-        for relative, file_entries in sorted(by_file.items()):
-            (out / relative).parent.mkdir(parents=True, exist_ok=True)
-            (out / relative).write_bytes(WRITERS[feed.format](feed, file_entries))
-        summaries[distributor.name] = DistributorSummary(
-            files={relative: len(file_entries) for relative, file_entries in sorted(by_file.items())},
-            offers=len(offers[distributor.name]),
-            defects=dict(sorted(Counter(e.defect for e in entries if e.defect).items())),
-        )
+    columns = {distributor.name: Columns(feeds[distributor.name]) for distributor in DISTRIBUTORS}
+    defects_rng = draw.rng("defects")
+    categories: Counter[str] = Counter()
+    listed = {distributor.name: Counter[str]() for distributor in DISTRIBUTORS}  # file -> listings
+    offered = Counter[str]()
+    damaged = {distributor.name: Counter[str]() for distributor in DISTRIBUTORS}  # defect kind -> listings
+    writers: dict[str, FeedWriter] = {}  # relative path -> its writer, opened at its first listing
+    try:
+        for chunk, offers in draw.listed_chunks():
+            categories.update(product.category for product in chunk)
+            for distributor in DISTRIBUTORS:
+                feed, feed_columns = feeds[distributor.name], columns[distributor.name]
+                entries = [
+                    Entry(
+                        distributor.file_for(offer.product),
+                        offer_rows(distributor, feed, feed_columns, offer),
+                    )
+                    for offer in offers[distributor.name]
+                ]
+                entries = inject_defects(
+                    defects_rng, entries, distributor.defects, draw.market.defect_rate, feed_columns
+                )
+                by_file: dict[str, list[Entry]] = {}
+                for entry in entries:
+                    by_file.setdefault(entry.file, []).append(entry)
+                for relative, file_entries in by_file.items():
+                    if relative not in writers:
+                        (out / relative).parent.mkdir(parents=True, exist_ok=True)
+                        writers[relative] = WRITERS[feed.format](feed, out / relative)
+                    writers[relative].write(file_entries)
+                    listed[distributor.name][relative] += len(file_entries)
+                offered[distributor.name] += len(offers[distributor.name])
+                damaged[distributor.name].update(entry.defect for entry in entries if entry.defect)
+    finally:
+        for writer in writers.values():
+            writer.close()
     manifest = SampleManifest(
         seed=seed,
-        products=len(draw.products),
-        categories=dict(sorted(Counter(product.category for product in draw.products).items())),
-        distributors=summaries,
+        products=categories.total(),
+        categories=dict(sorted(categories.items())),
+        distributors={
+            name: DistributorSummary(
+                files=dict(sorted(listed[name].items())),
+                offers=offered[name],
+                defects=dict(sorted(damaged[name].items())),
+            )
+            for name in listed
+        },
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")

@@ -12,25 +12,16 @@ import csv
 import importlib.util
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from catalog.identity import model_key, normalize_brand, normalize_model
-from samples.feeds.market import Market
+from samples.feeds.market import Market, SpecItem
 
 MODULES_FILE = "sam-library-cec-modules-2019-03-05.csv"
 INVERTERS_FILE = "sam-library-cec-inverters-2019-03-05.csv"
 TECHNOLOGY = {"Mono-c-Si": "mono-c-si", "Multi-c-Si": "multi-c-si", "Thin Film": "thin-film", "CdTe": "cdte"}
 _GRID_SUFFIX = re.compile(r"\s*\[[^\]]*\]\s*$")
 _MODULE_NAME = re.compile(r"(\S+(?:\s+[^\s\d]+)*)\s+(\S*\d.*)")
-
-
-@dataclass(frozen=True)
-class CecItem:
-    brand: str
-    model: str
-    specs: dict[str, Any]
 
 
 def _rows(filename: str) -> Iterator[dict[str, str]]:
@@ -52,7 +43,7 @@ def _split_module_name(name: str) -> tuple[str, str]:
     return split.group(1), split.group(2)
 
 
-def cec_modules(market: Market, aliases: Mapping[str, str]) -> list[CecItem]:
+def cec_modules(market: Market, aliases: Mapping[str, str]) -> list[SpecItem]:
     """Modules of the brands the sample sells (market.module_brands), one per normalised model."""
     wanted, seen, items = set(market.module_brands), set(), []
     brands: dict[str, str] = {}  # a manufacturer's spelling -> brand; thousands of rows share each
@@ -78,7 +69,7 @@ def cec_modules(market: Market, aliases: Mapping[str, str]) -> list[CecItem]:
             "efficiency_pct": round(pmax / (area * 1000) * 100, 1),
             "technology": TECHNOLOGY[row["Technology"]],
         }
-        items.append(CecItem(brand, model, specs))
+        items.append(SpecItem(brand, model, specs))
     return items
 
 
@@ -91,11 +82,11 @@ def _mppt_count(market: Market, power_w: float) -> int:
     return next((count for limit, count in market.mppt_count_by_power_w if power_w <= limit), 1)
 
 
-def cec_inverters(market: Market, aliases: Mapping[str, str]) -> tuple[list[CecItem], list[CecItem]]:
+def cec_inverters(market: Market, aliases: Mapping[str, str]) -> tuple[list[SpecItem], list[SpecItem]]:
     """(string inverters, microinverters), one per normalised model, on a Brazilian grid voltage."""
     seen: set[tuple[str, str]] = set()
-    strings: list[CecItem] = []
-    micros: list[CecItem] = []
+    strings: list[SpecItem] = []
+    micros: list[SpecItem] = []
     low, high = market.inverter_power_w
     for row in _rows(INVERTERS_FILE):
         manufacturer, _, raw_model = _GRID_SUFFIX.sub("", row["Name"]).partition(":")
@@ -125,5 +116,5 @@ def cec_inverters(market: Market, aliases: Mapping[str, str]) -> tuple[list[CecI
             "ac_voltage_v": float(ac_voltage),
             "phases": phases,
         }
-        (micros if is_micro else strings).append(CecItem(brand, model, specs))
+        (micros if is_micro else strings).append(SpecItem(brand, model, specs))
     return strings, micros

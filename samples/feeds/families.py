@@ -1,8 +1,9 @@
 """Synthetic product families: every model a brand's naming scheme gives over the axes in market.yaml.
 
-Hybrid inverters borrow the DC side (voltage limits, MPPT window) of the CEC string inverter nearest in
-power; the rest are made up from common Brazilian catalog values. `specs` keys that are not canonical
-(module_slots, color, …) only shape titles and kits: no feed has a column for them.
+Hybrid inverters borrow the DC side (voltage limits, MPPT window) of the string inverter nearest in power
+(today's lines first, then the CEC ones); the rest are made up from common Brazilian catalog values.
+`specs` keys that are not canonical (module_slots, color, …) only shape titles and kits: no feed has a
+column for them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from samples.feeds.cec import CecItem
-from samples.feeds.market import Market, SampleProduct
+from samples.feeds.market import Market, SampleProduct, SpecItem
 
 
 def _price(rng: random.Random, low_high: tuple[float, float], quantity: float = 1.0) -> float:
@@ -21,8 +21,9 @@ def _price(rng: random.Random, low_high: tuple[float, float], quantity: float = 
 
 
 def hybrid_inverters(
-    rng: random.Random, market: Market, string_inverters: list[CecItem]
+    rng: random.Random, market: Market, string_inverters: list[SpecItem]
 ) -> list[SampleProduct]:
+    """`string_inverters`: the DC side donors, the preferred first among those as near in power."""
     family, items = market.families.hybrid_inverter, []
     donors = {
         kw: min(string_inverters, key=lambda item: abs(item.specs["power_w"] - kw * 1000)).specs
@@ -31,6 +32,8 @@ def hybrid_inverters(
     for (brand, prefix), kw, battery_v, generation in product(
         family.brands.items(), family.power_kw, family.battery_voltage_v, family.generation
     ):
+        if battery_v < 100 and kw > family.low_voltage_max_kw:
+            continue
         donor = donors[kw]
         three_phase = kw > 8
         specs = {

@@ -1,19 +1,30 @@
-"""Listings → file bytes, per format, byte-for-byte reproducible; line defects are done here."""
+"""Listings → feed files, per format, byte-for-byte reproducible; line defects are done here.
+
+A writer takes a file's listings batch after batch and writes them as they come, so a file may hold more
+listings than fit in memory.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
 from catalog.feeds import DistributorFeed
 from samples.feeds.defects import Entry
 from samples.feeds.render import header_order
-from samples.feeds.xlsx import write_xlsx
+from samples.feeds.xlsx import XlsxWriter
 
 _CUT_JSON = 7  # characters a truncated JSON line loses
+
+
+class FeedWriter(Protocol):
+    def write(self, entries: Sequence[Entry]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def _target_row(entry: Entry) -> int:
@@ -21,30 +32,39 @@ def _target_row(entry: Entry) -> int:
     return len(entry.rows) - 1 if entry.defect == "column_count" else 0
 
 
-def write_csv(feed: DistributorFeed, entries: list[Entry]) -> bytes:
-    headers = header_order(feed)
-    # "utf-8-sig" would put a byte-order mark before every line encoded alone: write it once.
-    with_bom = feed.encoding.replace("_", "-").lower() == "utf-8-sig"
-    line_encoding = "utf-8" if with_bom else feed.encoding
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=feed.delimiter)
+class CsvWriter:
+    def __init__(self, feed: DistributorFeed, path: Path) -> None:
+        self._headers = header_order(feed)
+        # "utf-8-sig" would put a byte-order mark before every line encoded alone: write it once.
+        with_bom = feed.encoding.replace("_", "-").lower() == "utf-8-sig"
+        self._encoding = "utf-8" if with_bom else feed.encoding
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, delimiter=feed.delimiter)
+        self._file: BinaryIO = path.open("wb")
+        self._file.write(
+            (b"\xef\xbb\xbf" if with_bom else b"") + self._line(self._headers).encode(self._encoding)
+        )
 
-    def line(cells: list[Any]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
+    def _line(self, cells: list[Any]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._csv.writerow(cells)
+        return self._buffer.getvalue()
 
-    out = bytearray(b"\xef\xbb\xbf" if with_bom else b"")
-    out += line(headers).encode(line_encoding)
-    for entry in entries:
-        for position, row in enumerate(entry.rows):
-            cells = ["" if row.get(h) is None else row[h] for h in headers]
-            hit = entry.defect in ("column_count", "invalid_bytes") and position == _target_row(entry)
-            if hit and entry.defect == "column_count":
-                cells.pop()
-            out += line(cells).encode("latin-1" if hit and entry.defect == "invalid_bytes" else line_encoding)
-    return bytes(out)
+    def write(self, entries: Sequence[Entry]) -> None:
+        out = bytearray()
+        for entry in entries:
+            for position, row in enumerate(entry.rows):
+                cells = ["" if row.get(h) is None else row[h] for h in self._headers]
+                hit = entry.defect in ("column_count", "invalid_bytes") and position == _target_row(entry)
+                if hit and entry.defect == "column_count":
+                    cells.pop()
+                latin = hit and entry.defect == "invalid_bytes"
+                out += self._line(cells).encode("latin-1" if latin else self._encoding)
+        self._file.write(out)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _nested(row: dict[str, Any]) -> dict[str, Any]:
@@ -59,18 +79,26 @@ def _nested(row: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def write_jsonl(feed: DistributorFeed, entries: list[Entry]) -> bytes:
-    out = bytearray()
-    for entry in entries:
-        line = json.dumps(_nested(entry.head), ensure_ascii=False)
-        if entry.defect == "bad_json":
-            line = line[:-_CUT_JSON]
-        out += (line + "\n").encode("latin-1" if entry.defect == "invalid_bytes" else feed.encoding)
-    return bytes(out)
+class JsonlWriter:
+    def __init__(self, feed: DistributorFeed, path: Path) -> None:
+        self._encoding = feed.encoding
+        self._file: BinaryIO = path.open("wb")
+
+    def write(self, entries: Sequence[Entry]) -> None:
+        out = bytearray()
+        for entry in entries:
+            line = json.dumps(_nested(entry.head), ensure_ascii=False)
+            if entry.defect == "bad_json":
+                line = line[:-_CUT_JSON]
+            out += (line + "\n").encode("latin-1" if entry.defect == "invalid_bytes" else self._encoding)
+        self._file.write(out)
+
+    def close(self) -> None:
+        self._file.close()
 
 
-WRITERS: dict[str, Callable[[DistributorFeed, list[Entry]], bytes]] = {
-    "csv": write_csv,
-    "xlsx": write_xlsx,
-    "jsonl": write_jsonl,
+WRITERS: dict[str, Callable[[DistributorFeed, Path], FeedWriter]] = {
+    "csv": CsvWriter,
+    "xlsx": XlsxWriter,
+    "jsonl": JsonlWriter,
 }

@@ -1,6 +1,7 @@
 """Kits ("geradores"): N modules + a string inverter sized to a DC/AC ratio + structure + string box + cables.
 
-Every component is a product of the same sample, so a kit's component list points at real listings.
+Every component is a product of the same sample (drawn in the kit's own chunk), so a kit's component list
+points at real listings.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import math
 import random
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from samples.feeds.market import Market, SampleProduct
 
@@ -45,14 +46,19 @@ def _code(part: SampleProduct) -> str:
 
 
 def compose_kits(
-    rng: random.Random, market: Market, count: int, parts: dict[str, list[SampleProduct]]
+    rng: random.Random,
+    market: Market,
+    count: int,
+    parts: dict[str, list[SampleProduct]],
+    admit: Callable[[SampleProduct], SampleProduct | None],
 ) -> list[SampleProduct]:
-    """Up to `count` distinct kits from the modules, inverters, structures, string boxes and cables given."""
+    """Up to `count` kits from the modules, inverters, structures, string boxes and cables given; `admit`
+    returns a kit as the sample keeps it, or None when the sample holds that kit already."""
     family = market.families.kit
     needed = ("module", "inverter", "structure", "string_box", "cable")
     if count <= 0 or any(not parts.get(category) for category in needed):
         return []
-    modules = [m for m in parts["module"] if m.specs["power_w"] >= 250] or parts["module"]
+    modules = [m for m in parts["module"] if m.specs["power_w"] >= family.module_min_w] or parts["module"]
     inverters = sorted(parts["inverter"], key=lambda inverter: inverter.specs["power_w"])
     powers = [inverter.specs["power_w"] for inverter in inverters]
     structures_by_roof: dict[str, list[SampleProduct]] = {}
@@ -64,7 +70,12 @@ def compose_kits(
     for cable in kit_rolls:
         rolls_by_line.setdefault(_cable_line(cable), []).append(cable)
     cable_lines = [rolls_by_line[line] for line in sorted(rolls_by_line, key=str)]
-    kits: dict[str, SampleProduct] = {}
+    boxes = parts["string_box"]
+    boxes_for = {  # strings of a kit size -> the string boxes with inputs enough (all, if none has)
+        strings: [b for b in boxes if b.specs["string_inputs"] >= strings] or boxes
+        for strings in {math.ceil(size / family.modules_per_string) for size in family.modules}
+    }
+    kits: list[SampleProduct] = []
     for _attempt in range(count * 3):
         if len(kits) == count:
             break
@@ -74,12 +85,11 @@ def compose_kits(
         inverter = _inverter_for(rng, market, inverters, powers, dc_w)
         structure = rng.choice(structures_by_roof[roof])
         strings = math.ceil(module_count / family.modules_per_string)
-        boxes = [b for b in parts["string_box"] if b.specs["string_inputs"] >= strings] or parts["string_box"]
         components = [
             (module, module_count),
             (inverter, 1),
             (structure, math.ceil(module_count / structure.specs["module_slots"])),
-            (rng.choice(boxes), 1),
+            (rng.choice(boxes_for[strings]), 1),
             *_cables(rng, cable_lines),
         ]
         roof_code = market.families.structure.roof_types[roof]
@@ -93,5 +103,7 @@ def compose_kits(
         }
         parts_price = sum(part.reference_price * quantity for part, quantity in components)
         price = round(parts_price * rng.uniform(*market.price_range("kit_discount")), 2)
-        kits.setdefault(model, SampleProduct("kit", brand, model, specs, price, tuple(components)))
-    return list(kits.values())
+        kit = admit(SampleProduct("kit", brand, model, specs, price, tuple(components)))
+        if kit is not None:
+            kits.append(kit)
+    return kits

@@ -19,6 +19,7 @@ class HybridFamily(BaseModel):
     brands: dict[str, str]
     power_kw: list[float]
     battery_voltage_v: list[float]
+    low_voltage_max_kw: float  # 48 V battery models stop here; above it only high-voltage ones are made
     generation: list[str]
 
 
@@ -73,6 +74,7 @@ class ConnectorFamily(BaseModel):
 class KitFamily(BaseModel):
     brands: dict[str, str]
     modules: list[int]
+    module_min_w: float
     dc_ac_ratio: Range
     modules_per_string: int
     cable_length_m: list[int]
@@ -87,6 +89,21 @@ class Families(BaseModel):
     cable: CableFamily
     connector: ConnectorFamily
     kit: KitFamily
+
+
+class PowerClasses(BaseModel):
+    """How a category's products step to another power class, and which specs follow the power."""
+
+    step: float  # a class step as a share of the listed power, rounded to `unit` (at least one unit)
+    unit: float  # W
+    follow: dict[str, float]  # spec -> exponent of the power ratio it scales by
+
+
+class Variants(BaseModel):
+    classes_each_side: int
+    series_code: str  # "{n}": the series number, 2 and up
+    price_jitter: float
+    power_classes: dict[Category, PowerClasses]
 
 
 class Market(BaseModel):
@@ -107,6 +124,7 @@ class Market(BaseModel):
     mppt_count_by_power_w: list[tuple[float, int]]
     module_brands: list[str]
     families: Families
+    variants: Variants
 
     def price_range(self, name: str, kind: str | None = None) -> Range:
         """[low, high] BRL of a price entry; `kind` picks one of a split entry (battery chemistry, …)."""
@@ -120,6 +138,16 @@ def load_market() -> Market:
 
 
 @dataclass(frozen=True)
+class SpecItem:
+    """A real model before it is priced: brand, model and canonical specs (from the CEC tables or today's
+    product lines)."""
+
+    brand: str
+    model: str
+    specs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class SampleProduct:
     """One physical product as the generator knows it: canonical brand and model, canonical specs."""
 
@@ -131,7 +159,7 @@ class SampleProduct:
     components: tuple[tuple[SampleProduct, int], ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleOffer:
     """One distributor's listing of a product, with that distributor's spelling of brand and model."""
 

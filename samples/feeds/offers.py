@@ -4,6 +4,7 @@ its own spelling of brand and model (all of which normalise back to the product'
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from catalog.identity import normalize_brand, normalize_model
@@ -48,22 +49,24 @@ def assign_offers(
     brand_names: Mapping[str, list[str]],
     aliases: Mapping[str, str],
     sku_formats: Mapping[str, Callable[[int, SampleProduct], str]],
+    issued: Counter[str],
 ) -> dict[str, list[SampleOffer]]:
-    """Offers per distributor, in catalog order; `sku_formats` makes a distributor's n-th SKU."""
+    """Offers per distributor, in catalog order; `sku_formats` makes a distributor's n-th SKU, and `issued`
+    counts the SKUs each distributor has handed out (in earlier chunks, then these)."""
     offers: dict[str, list[SampleOffer]] = {name: [] for name in sku_formats}
     spellings: dict[str, list[str]] = {}
     for product in products:
         if product.brand not in spellings:
             spellings[product.brand] = brand_spellings(product.brand, aliases, brand_names)
         for distributor in _sellers(rng, market, product):
-            listed = offers[distributor]
             spread = rng.uniform(-market.price_spread, market.price_spread)
             in_stock = rng.random() < market.in_stock_rate
-            listed.append(
+            issued[distributor] += 1
+            offers[distributor].append(
                 SampleOffer(
                     product=product,
                     distributor=distributor,
-                    sku=sku_formats[distributor](len(listed) + 1, product),
+                    sku=sku_formats[distributor](issued[distributor], product),
                     price=round(product.reference_price * (1 + spread), 2),
                     stock=rng.randint(1, market.stock_max) if in_stock else 0,
                     lead_time_days=rng.randint(0, market.lead_time_days_max),

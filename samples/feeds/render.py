@@ -97,10 +97,19 @@ def title_parts(product: SampleProduct, language: Language, decimal: str) -> dic
     return parts
 
 
+class _Parts(dict[str, str]):
+    """Title placeholders; one a product lacks (a CEC module's `cell`) is left out of its title."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def title(offer: SampleOffer, language: Language, decimal: str) -> str:
     template: str = _titles()["titles"][offer.distributor][offer.product.category]
-    parts = title_parts(offer.product, language, decimal)
-    return template.format(brand=offer.brand_text, model=offer.model_text, **parts)
+    parts = _Parts(
+        title_parts(offer.product, language, decimal), brand=offer.brand_text, model=offer.model_text
+    )
+    return " ".join(template.format_map(parts).split())
 
 
 def header_order(feed: DistributorFeed) -> list[str]:

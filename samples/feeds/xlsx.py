@@ -7,8 +7,12 @@ the current time into the file) the same rows always give the same bytes.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import zipfile
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
@@ -33,7 +37,8 @@ def _relationships(*targets: tuple[str, str]) -> str:
     return f'{_DECLARATION}<Relationships xmlns="{_RELS}">{links}</Relationships>'
 
 
-def _package(sheet_name: str, sheet_xml: str, strings_xml: str) -> dict[str, str]:
+def _package(sheet_name: str) -> dict[str, str]:
+    """The parts around the sheet and its strings."""
     types = (
         f'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -53,43 +58,83 @@ def _package(sheet_name: str, sheet_xml: str, strings_xml: str) -> dict[str, str
         "xl/_rels/workbook.xml.rels": _relationships(
             ("worksheets/sheet1.xml", "worksheet"), ("sharedStrings.xml", "sharedStrings")
         ),
-        "xl/worksheets/sheet1.xml": sheet_xml,
-        "xl/sharedStrings.xml": strings_xml,
     }
 
 
-def write_xlsx(feed: DistributorFeed, entries: list[Entry]) -> bytes:
-    """Header row, then every row of every listing; a `column_count` defect adds a stray last cell."""
-    headers = header_order(feed)
-    table: list[list[Any]] = [headers]
-    for entry in entries:
-        for row in entry.rows:
-            cells = [row.get(h) for h in headers]
-            table.append([*cells, "VERIFICAR"] if entry.defect == "column_count" else cells)
-    letters = [get_column_letter(n) for n in range(1, max(map(len, table)) + 1)]
-    strings: dict[str, int] = {}
-    xml_rows = []
-    for number, cells in enumerate(table, start=1):
-        xml_cells = []
-        for letter, value in zip(letters, cells, strict=False):
-            if value is None:
-                continue
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                xml_cells.append(f'<c r="{letter}{number}"><v>{value!r}</v></c>')
-            else:
-                index = strings.setdefault(str(value), len(strings))
-                xml_cells.append(f'<c r="{letter}{number}" t="s"><v>{index}</v></c>')
-        xml_rows.append(f'<row r="{number}">{"".join(xml_cells)}</row>')
-    sheet = (
-        f'{_DECLARATION}<worksheet xmlns="{_MAIN}"><dimension ref="A1:{letters[-1]}{len(table)}"/>'
-        f"<sheetData>{''.join(xml_rows)}</sheetData></worksheet>"
-    )
-    shared = "".join(f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in strings)
-    strings_xml = f'{_DECLARATION}<sst xmlns="{_MAIN}" uniqueCount="{len(strings)}">{shared}</sst>'
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in _package(feed.sheet or "Sheet1", sheet, strings_xml).items():
-            archive.writestr(
-                zipfile.ZipInfo(name, date_time=_FIXED_TIME), text.encode("utf-8"), zipfile.ZIP_DEFLATED
-            )
-    return out.getvalue()
+def _entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def _write_entry(archive: zipfile.ZipFile, name: str, head: str, body: BinaryIO, tail: str) -> None:
+    """One part from its text around a body that waits in a file."""
+    start, end = head.encode("utf-8"), tail.encode("utf-8")
+    info = _entry(name)
+    info.file_size = len(start) + body.seek(0, io.SEEK_END) + len(end)  # so zipfile knows if it needs ZIP64
+    body.seek(0)
+    with archive.open(info, "w") as part:
+        part.write(start)
+        shutil.copyfileobj(body, part)
+        part.write(end)
+
+
+class XlsxWriter:
+    """Header row, then every row of every listing; a `column_count` defect adds a stray last cell.
+
+    Rows and shared strings wait in temporary files until `close`: the sheet opens with its size, known
+    only then. What stays in memory is each distinct string's index, which shared strings need."""
+
+    def __init__(self, feed: DistributorFeed, path: Path) -> None:
+        self._path, self._sheet_name = path, feed.sheet or "Sheet1"
+        self._headers = header_order(feed)
+        self._letters = [get_column_letter(n) for n in range(1, len(self._headers) + 2)]  # + a stray cell
+        self._strings: dict[str, int] = {}
+        # Both outlive any with-block here: `close` closes them.
+        self._rows: BinaryIO = tempfile.TemporaryFile(dir=path.parent)  # noqa: SIM115
+        self._shared: BinaryIO = tempfile.TemporaryFile(dir=path.parent)  # noqa: SIM115
+        self._count = self._width = 0
+        self._add([self._headers])
+
+    def _index(self, text: str) -> int:
+        index = self._strings.get(text)
+        if index is None:
+            index = self._strings[text] = len(self._strings)
+            self._shared.write(f'<si><t xml:space="preserve">{escape(text)}</t></si>'.encode())
+        return index
+
+    def _add(self, table: list[list[Any]]) -> None:
+        xml_rows = []
+        for cells in table:
+            self._count += 1
+            self._width = max(self._width, len(cells))
+            xml_cells = []
+            for letter, value in zip(self._letters, cells, strict=False):
+                if value is None:
+                    continue
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    xml_cells.append(f'<c r="{letter}{self._count}"><v>{value!r}</v></c>')
+                else:
+                    xml_cells.append(
+                        f'<c r="{letter}{self._count}" t="s"><v>{self._index(str(value))}</v></c>'
+                    )
+            xml_rows.append(f'<row r="{self._count}">{"".join(xml_cells)}</row>')
+        self._rows.write("".join(xml_rows).encode("utf-8"))
+
+    def write(self, entries: Sequence[Entry]) -> None:
+        table = []
+        for entry in entries:
+            for row in entry.rows:
+                cells = [row.get(h) for h in self._headers]
+                table.append([*cells, "VERIFICAR"] if entry.defect == "column_count" else cells)
+        self._add(table)
+
+    def close(self) -> None:
+        with self._rows, self._shared, zipfile.ZipFile(self._path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in _package(self._sheet_name).items():
+                archive.writestr(_entry(name), text.encode("utf-8"))
+            dimension = f"A1:{self._letters[self._width - 1]}{self._count}"
+            sheet = f'{_DECLARATION}<worksheet xmlns="{_MAIN}"><dimension ref="{dimension}"/><sheetData>'
+            _write_entry(archive, "xl/worksheets/sheet1.xml", sheet, self._rows, "</sheetData></worksheet>")
+            strings = f'{_DECLARATION}<sst xmlns="{_MAIN}" uniqueCount="{len(self._strings)}">'
+            _write_entry(archive, "xl/sharedStrings.xml", strings, self._shared, "</sst>")

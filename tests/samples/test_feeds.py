@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -11,9 +12,15 @@ import pytest
 from catalog.feeds import FEEDS_FILE, files_for, load_feeds
 from catalog.identity import product_id
 from catalog.parsing import parse_feed_file
+from catalog.query import SearchParams, plan_query
 from kernel.schemas import CATEGORIES, FeedRecord, RejectedRow
 from samples.feeds import SampleManifest, write_sample
 from samples.feeds.__main__ import main
+from samples.feeds.draw import draw_products
+from samples.feeds.market import SampleProduct, load_market
+from samples.feeds.variants import CategoryStream, Identities
+
+SPECS_550 = {"power_w": 550.0, "voc_v": 49.9, "isc_a": 14.0, "vmp_v": 42.0, "imp_a": 13.1}
 
 # Reject reason code each planted defect must produce.
 DEFECT_CODES = {
@@ -92,12 +99,9 @@ def test_feeds_land_in_one_folder_per_distributor_in_every_format(
     assert manifest.products == 400
 
 
-def test_small_sample_parses_into_every_category_with_one_reject_per_planted_defect(
-    small_sample: tuple[Path, SampleManifest],
+def assert_one_reject_per_planted_defect(
+    manifest: SampleManifest, records: list[FeedRecord], rejects: list[RejectedRow]
 ) -> None:
-    root, manifest = small_sample
-    records, rejects, _seconds = parse_all(root)
-    assert {record.category for record in records} == set(CATEGORIES)
     for name, summary in manifest.distributors.items():
         listed = sum(summary.files.values())
         planted = sum(summary.defects.values())
@@ -110,17 +114,30 @@ def test_small_sample_parses_into_every_category_with_one_reject_per_planted_def
         assert planted >= 6  # every defect class this distributor shows, even in a small sample
 
 
+def test_small_sample_parses_into_every_category_with_one_reject_per_planted_defect(
+    small_sample: tuple[Path, SampleManifest],
+) -> None:
+    root, manifest = small_sample
+    records, rejects, _seconds = parse_all(root)
+    assert {record.category for record in records} == set(CATEGORIES)
+    assert_one_reject_per_planted_defect(manifest, records, rejects)
+
+
 def test_kits_list_components_that_are_products_of_the_sample(
     small_sample: tuple[Path, SampleManifest],
 ) -> None:
-    records, _rejects, _seconds = parse_all(small_sample[0])
+    root, manifest = small_sample
+    records, _rejects, _seconds = parse_all(root)
     known = {product_id(r.brand, r.model) for r in records if r.category != "kit"}
     kits = [r for r in records if r.category == "kit"]
     assert {kit.distributor for kit in kits} == {"kit_center", "brightline"}
     components = [c for kit in kits for c in kit.specs["components"]]
     assert {c["category"] for c in components} >= {"module", "inverter", "structure", "string_box", "cable"}
-    listed = sum(product_id(c["brand"], c["model"]) in known for c in components)
-    assert listed / len(components) > 0.95  # the rest were listed only in rows given a defect
+    sampled = {product_id(p.brand, p.model) for p in draw_products(manifest.seed, manifest.products).products}
+    parts = {product_id(c["brand"], c["model"]) for c in components}
+    assert parts <= sampled
+    # A part the parsed records lack was listed only in rows given a defect (one defect per row).
+    assert len(parts - known) <= manifest.defects
 
 
 def test_the_same_product_is_sold_by_several_distributors_under_other_skus_and_titles(
@@ -142,6 +159,96 @@ def test_distinct_products_match_the_manifest(small_sample: tuple[Path, SampleMa
     distinct = len(sellers_by_product(records))
     # A product disappears only when its single listing was the one given a defect.
     assert manifest.products - manifest.defects <= distinct <= manifest.products
+
+
+def test_a_sample_written_in_chunks_continues_its_files_and_skus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a catalog of a million goes through, at a size a unit test affords: chunks of 150 products."""
+    monkeypatch.setattr("samples.feeds.draw.CHUNK_PRODUCTS", 150)
+    manifest = write_sample(tmp_path, seed=9, products=400)
+    records, rejects, _seconds = parse_all(tmp_path)
+    assert manifest.products == 400
+    assert_one_reject_per_planted_defect(manifest, records, rejects)
+    draw = draw_products(9, 400)
+    assert len(list(draw.product_chunks())) == 3
+    sampled = {product_id(p.brand, p.model) for p in draw.products}
+    assert len(sampled) == 400
+    assert {product_id(r.brand, r.model) for r in records} <= sampled
+    offers = draw.offers()  # one pass over every product: the SKUs the chunks wrote, in that order
+    assert {r.sku for r in records if r.distributor == "kit_center"} <= {o.sku for o in offers["kit_center"]}
+
+
+def test_today_s_550_w_module_reads_back_as_550_w(small_sample: tuple[Path, SampleManifest]) -> None:
+    """The ETL's parser reads a generated module of today's lines (current.yaml) back at its power, from its
+    specs and from its title, and "painel 550W" asks for it."""
+    root, manifest = small_sample
+    generated = {
+        product_id(p.brand, p.model): p
+        for p in draw_products(manifest.seed, manifest.products).products
+        if p.category == "module" and p.specs["power_w"] == 550 and "cell" in p.specs
+    }
+    assert generated, "the small sample lists no 550 W module of today's lines"
+    records, _rejects, _seconds = parse_all(root)
+    listings = [r for r in records if product_id(r.brand, r.model) in generated]
+    assert listings
+    plan = plan_query(SearchParams(q="painel 550W"), {r.brand for r in records})
+    assert (plan.category, plan.target_power_w) == ("module", 550)
+    for record in listings:
+        product = generated[product_id(record.brand, record.model)]
+        assert record.category == "module"
+        assert record.specs["power_w"] == 550
+        assert "550" in record.title
+        for key in ("voc_v", "isc_a", "vmp_v", "imp_a", "temp_coeff_voc_pct_per_c", "efficiency_pct"):
+            assert record.specs[key] == pytest.approx(product.specs[key]), key
+        assert record.specs["technology"] == "mono-c-si"
+
+
+def test_the_default_sample_carries_today_s_market() -> None:
+    """What `make run` loads: 540-720 W modules, string inverters up to 75 kW, hybrids, kits of today."""
+    products = draw_products(42).products
+    modules = [p for p in products if p.category == "module"]
+    today = [p for p in modules if "cell" in p.specs]
+    assert 0.1 <= len(today) / len(modules) <= 0.15
+    assert all(540 <= p.specs["power_w"] <= 720 for p in today)
+    at_550 = [p for p in today if p.specs["power_w"] == 550]
+    assert len({p.brand for p in at_550}) >= 8
+    for module in at_550:
+        assert module.specs["voc_v"] == pytest.approx(49.9, abs=0.5)
+        assert module.specs["vmp_v"] * module.specs["imp_a"] == pytest.approx(550, rel=0.01)
+    three_phase = [
+        p
+        for p in products
+        if p.category == "inverter" and p.specs["phases"] == 3 and p.specs["max_dc_voltage_v"] == 1100
+    ]
+    assert {p.specs["ac_voltage_v"] for p in three_phase} == {380.0}
+    assert max(p.specs["power_w"] for p in three_phase) == 75_000
+    assert all(p.specs["mppt_count"] >= 2 for p in three_phase)
+    hybrids = [p for p in products if p.category == "hybrid_inverter"]
+    assert {"Deye", "Growatt", "Livoltek"} <= {p.brand for p in hybrids}
+    assert max(p.specs["power_w"] for p in hybrids) == 50_000
+    kits = [p for p in products if p.category == "kit"]
+    assert all(kit.components[0][0].specs["power_w"] >= 540 for kit in kits)
+
+
+def test_past_the_listed_products_come_variants_with_identities_of_their_own() -> None:
+    """A category asked for more than it lists: other power classes of its products, then new series."""
+    listed = [
+        SampleProduct("module", "Jinko Solar", f"JKM{w:g}N-72HL4-BDV", {**SPECS_550, "power_w": w}, 300.0)
+        for w in (550.0, 560.0)
+    ]
+    identities = Identities()
+    assert all(identities.claim(item) for item in listed)
+    stream = CategoryStream(random.Random(3), load_market().variants, listed, identities.claim)
+    taken = stream.take(40)
+    assert taken[:2] == listed
+    assert len({product_id(p.brand, p.model) for p in taken}) == 40
+    assert all(550 <= p.specs["power_w"] <= 560 for p in taken)  # the listed products' range
+    moved = next(p for p in taken if p.specs["power_w"] == 555)
+    assert moved.model == "JKM555N-72HL4-BDV"
+    assert moved.specs["vmp_v"] * moved.specs["imp_a"] == pytest.approx(555, rel=0.01)
+    assert moved.specs["voc_v"] > SPECS_550["voc_v"]
+    assert "JKM550N-72HL4-BDV-V2" in {p.model for p in taken}
 
 
 def test_command_line_writes_the_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
