@@ -83,9 +83,13 @@ lint: $(INSTALLED)
 bench: $(INSTALLED) $(FEEDS)/.complete
 	$(PY) -m scripts.bench --feeds $(FEEDS)
 
-## Hélio's retrieval hit rate at 5 and cited share on rag/eval/questions.yaml (ENGINE=llama_cpp to generate).
-eval: $(INSTALLED)
-	$(PY) -m scripts.eval_ask --engine $(or $(ENGINE),extractive) --split $(or $(SPLIT),test)
+## One JSON object: "search", catalog search's nDCG@10 and P@5 on catalog/eval/relevance.yaml over the sample
+## feeds (dev and test apart; targets on test), and "ask", Hélio's retrieval hit rate at 5 and cited share on
+## rag/eval/questions.yaml (ENGINE=llama_cpp to generate, SPLIT=dev|all). Each builds its scratch catalog.
+eval: $(INSTALLED) $(FEEDS)/.complete
+	@search=$$($(PY) -m scripts.eval_search --feeds $(FEEDS)) && \
+	  ask=$$($(PY) -m scripts.eval_ask --engine $(or $(ENGINE),extractive) --split $(or $(SPLIT),test)) && \
+	  $(PY) -c 'import json, sys; print(json.dumps({"search": json.loads(sys.argv[1]), "ask": json.loads(sys.argv[2])}, indent=2, ensure_ascii=False))' "$$search" "$$ask"
 
 ## Load test of a running API (`make run` first): locust headless, 127.0.0.1 only, bounded in time.
 loadtest: $(INSTALLED)

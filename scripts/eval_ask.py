@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import os
 import re
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -298,45 +296,25 @@ def main() -> int:
     parser.add_argument("--details", type=Path, help="write one JSON line per question here")
     args = parser.parse_args()
 
-    from common.embedded import init_ray
-    from common.resources import Resources
-    from common.settings import Settings
-    from common.vectors.client import DirectVectorIndex
-    from common.vectors.edge import EdgeVectorStore
     from kernel.chat import ChatEngine
-    from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
     from models.fallback import FallbackChain
-    from ray_jobs import catalog_etl, embed_catalog, indexing, knowledge_bases
-    from ray_jobs.progress import quiet_ray_data, step
-    from samples.feeds import write_sample
+    from ray_jobs import knowledge_bases
+    from ray_jobs.progress import step
+    from scripts.scratch_catalog import scratch_catalog
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from serve_app.router import load_catalog_from_postgres
     from services.ask import build_assistant
     from services.recommend import KitRecommender
-    from services.search import CatalogSearch
 
     items = load_questions("dev" if args.tune else args.split)[: args.limit]
     generate: GenerationPolicy = args.generate or ("off" if args.engine == "extractive" else "always")
-    with contextlib.ExitStack() as cleanup:
-        root = args.data or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ysh-eval-")))
-        settings = Settings(data_dir=root)
-        init_ray(settings)
-        store = EdgeVectorStore(root / "index")  # in this process: the eval asks without the actor
-        resources = Resources(settings, vectors=store)
-        quiet_ray_data()
-        with step(f"sample catalog of {args.products} products: ETL"):
-            write_sample(root / "feeds", seed=42, products=args.products)
-            etl = catalog_etl.CatalogEtlConfig(source=str(root / "feeds"), feeds_config=settings.feeds_config)
-            catalog_etl.run(etl, resources)
-        minilm = SentenceTransformerEmbedder(EmbedderConfig())
-        with step("embed the catalog"):
-            embed_catalog.run(indexing.EmbedJobConfig(), resources)
+    with scratch_catalog(args.data, products=args.products) as built:
+        resources, minilm = built.resources, built.embedder
         with step("knowledge bases"):
             config = knowledge_bases.KnowledgeJobConfig(inline_max_texts=100_000)
-            knowledge_bases.run(config, resources, knowledge_bases.TextEncoder(config, settings, [minilm]))
-
-        async def embed(text: str) -> list[float]:
-            return [float(x) for x in minilm.embed([text])[0]]
+            knowledge_bases.run(
+                config, resources, knowledge_bases.TextEncoder(config, resources.settings, [minilm])
+            )
 
         # The shipped CPU profile's options and local model, as `make run` serves them.
         shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
@@ -346,23 +324,14 @@ def main() -> int:
 
             local = next(step for step in shipped.chat.engines if isinstance(step, LlamaCppConfig))
             engines.append(LlamaCppEngine(local))
-        index = DirectVectorIndex(store)
-        catalog = CatalogSearch(
-            embed=embed,
-            index=index,
-            vector_name=minilm.name,
-            brands_refresh_s=3600,
-            candidates=100,
-            rank_pool=50,
-        )
         # The shipped sample tariffs: the eval runs no tariffs job.
         recommender = KitRecommender(
             load_catalog=lambda: load_catalog_from_postgres(resources, 30), max_options=3
         )
         recommender.refresh()
         helio = build_assistant(
-            embed=embed,
-            index=index,
+            embed=built.embed,
+            index=built.index,
             chain=FallbackChain(engines),
             options=shipped.ask.model_copy(
                 update={
@@ -372,7 +341,7 @@ def main() -> int:
             ),
             vector_name=minilm.name,
             recommender=recommender,
-            catalog_search=catalog,
+            catalog_search=built.catalog_search(),
         )
         if args.tune:
             with step(f"tune on {len(items)} dev questions"):
@@ -385,11 +354,6 @@ def main() -> int:
                 args.details.write_text(
                     "".join(json.dumps(o.row(), ensure_ascii=False) + "\n" for o in outcomes)
                 )
-        store.close()
-        if args.data is None:
-            import pgserver
-
-            pgserver.get_server(settings.postgres_dir).cleanup()
     print(
         json.dumps({"split": "dev" if args.tune else args.split, "engine": args.engine, **results}, indent=2)
     )
