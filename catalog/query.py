@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
-from catalog.lexical import STOPWORDS, WORD, lexical_vector, quantities
+from catalog.lexical import STOPWORDS, WORD, Quantity, lexical_vector, quantities
 from kernel.schemas import CATEGORIES
 from kernel.text import fold
 from kernel.vectors import PayloadFilter, SparseVector
@@ -43,10 +43,13 @@ CATEGORY_KEYWORDS: dict[str, str] = {
     **dict.fromkeys(["cabo", "cabos"], "cable"),
     **dict.fromkeys(["conector", "conectores", "mc4"], "connector"),
 }
-# A word anywhere that turns a plain inverter into a more specific one ("inversor growatt híbrido").
+# A word anywhere that turns a plain inverter into a more specific one ("inversor growatt híbrido"); an
+# inverter that comes with a battery is a hybrid ("inversor com bateria").
 INVERTER_REFINEMENTS: dict[str, str] = {
     "hibrido": "hybrid_inverter",
     "hibridos": "hybrid_inverter",
+    "bateria": "hybrid_inverter",
+    "baterias": "hybrid_inverter",
     "micro": "microinverter",
 }
 PHASE_WORDS: dict[str, int] = {
@@ -57,8 +60,51 @@ PHASE_WORDS: dict[str, int] = {
 # "mono" next to a module means monocrystalline, so the short forms only count for phased categories.
 SHORT_PHASE_WORDS: dict[str, int] = {"mono": 1, "bi": 2, "tri": 3}
 IN_STOCK_PHRASES = ("em estoque", "pronta entrega", "disponivel", "disponiveis")
+# Folded words or phrases → the roof a structure or kit mounts on; product titles say it in Portuguese or
+# English ("Telhado Cerâmico", "(ceramic tile roof)"), customers by the material ("telha de barro", "zinco").
+ROOF_WORDS: dict[str, str] = {
+    **dict.fromkeys(["ceramico", "ceramica", "ceramicos", "ceramicas", "barro", "colonial"], "ceramico"),
+    **dict.fromkeys(["ceramic"], "ceramico"),
+    **dict.fromkeys(["metalico", "metalica", "metalicos", "metalicas", "zinco", "trapezoidal"], "metalico"),
+    **dict.fromkeys(["metal"], "metalico"),
+    **dict.fromkeys(["fibrocimento", "eternit", "fiber cement"], "fibrocimento"),
+    **dict.fromkeys(["laje", "lajes", "slab"], "laje"),
+    **dict.fromkeys(["solo", "chao", "ground"], "solo"),
+}
+ROOF_CATEGORIES = frozenset({"structure", "kit"})
+# Sizes besides power that a query states and a product's title spells with the same unit: capacity (wh),
+# current (a), voltage (v), cable section (mm) and length (m). Power has its own payload field.
+TITLE_SIZE_UNITS = frozenset({"wh", "a", "v", "mm", "m"})
+# Counted parts a query and a title state as "N <noun>": a string box's inputs ("2 entradas", "4e/1s"), a
+# structure's module slots ("12 placas", "p/ 12 Módulos"). Ranked like sizes, under these units.
+COUNT_NOUNS: dict[str, str] = {
+    **dict.fromkeys(["entrada", "entradas"], "inputs"),
+    **dict.fromkeys(["placa", "placas", "painel", "paineis", "modulo", "modulos"], "modules"),
+}
+_COUNT_RE = re.compile(rf"(?<![\w.,])(\d+)(?:\s*({'|'.join(COUNT_NOUNS)})\b|e(?=/\d+s\b))")
+# Words naming one of a category's mutually exclusive kinds, as queries and titles spell them.
+KIND_WORDS: dict[str, str] = {
+    **dict.fromkeys(["mppt"], "mppt"),
+    **dict.fromkeys(["pwm"], "pwm"),
+    **dict.fromkeys(["monocristalino", "monocristalina", "monocrystalline"], "mono-c-si"),
+    **dict.fromkeys(["policristalino", "policristalina", "polycrystalline"], "multi-c-si"),
+    **dict.fromkeys(["litio", "lifepo4", "lithium"], "lifepo4"),
+    **dict.fromkeys(["chumbo", "lead"], "lead_acid"),
+}
+# Next to a module, "mono" and "poli" are its cell technology (for phased categories "mono" is a phase).
+MODULE_KIND_WORDS: dict[str, str] = {"mono": "mono-c-si", "poli": "multi-c-si"}
+# Units written out that the lexical analysis leaves as words: spelled as the unit here, for the plan only.
+_SPELLED_UNIT_RE = re.compile(r"(\d)\s*(?:metros?)\b")
+# A kit's payload brand is its seller's; customers name the modules' or inverter's brand, which only the
+# title says ("Jinko Solar modules + Growatt inverter"): ranking matches it there instead of filtering.
+BRAND_IN_TITLE_CATEGORIES = frozenset({"kit"})
 # First words of multi-word brands too common to stand for the brand on their own.
 GENERIC_BRAND_WORDS = frozenset({"solar", "energy", "energia", "power", "tech", "green", "smart", "new"})
+# Everyday words of solar queries that are one edit from a brand ("solares" → Solaris): never typos.
+COMMON_WORDS = frozenset(
+    {"solares", "fotovoltaico", "fotovoltaica", "fotovoltaicos", "fotovoltaicas", "telhado", "telha"}
+    | {"metros", "entrada", "entradas", "saida", "saidas", "litio", "fixacao"}
+)
 
 # A word this long or longer that the text's vocabulary lacks is read as the nearest category, brand or
 # phase word within one edit (a letter wrong, missing, extra, or two swapped; two edits from 8 letters):
@@ -96,6 +142,9 @@ class QueryPlan:
     folded_words: str  # space-padded folded words, codes whole: " painel cs6w-550ms " for model/SKU matches
     narrow_filters: tuple[PayloadFilter, ...] = ()  # `filter` with tighter power windows, narrowest first
     read_as: str | None = None  # the folded query with its mistyped words as read, when it had any
+    sizes: tuple[Quantity, ...] = ()  # stated sizes in TITLE_SIZE_UNITS (capacity in wh), for ranking
+    roof_type: str | None = None  # a ROOF_WORDS value, for structures and kits
+    kinds: tuple[str, ...] = ()  # KIND_WORDS values the text names
 
 
 def validate_params(params: SearchParams) -> None:
@@ -160,7 +209,7 @@ def _corrected(padded: str, vocabulary: frozenset[str]) -> str:
     for position, word in enumerate(words):
         if len(word) < TYPO_MIN_LENGTH or word in vocabulary or not word.isalpha():
             continue
-        if word in GENERIC_BRAND_WORDS or word in STOPWORDS:
+        if word in GENERIC_BRAND_WORDS or word in COMMON_WORDS or word in STOPWORDS:
             continue
         limit = 1 if len(word) < 8 else 2
         distance, nearest = min((_edit_distance(word, known, limit), known) for known in vocabulary)
@@ -214,6 +263,36 @@ def _detect_phases(padded: str, category: str | None) -> int | None:
     return next((phases for word, phases in words.items() if _contains(padded, word)), None)
 
 
+def _detect_roof(padded: str, category: str | None) -> str | None:
+    if category is not None and category not in ROOF_CATEGORIES:
+        return None
+    return next((roof for word, roof in ROOF_WORDS.items() if _contains(padded, word)), None)
+
+
+def counts(folded: str) -> list[Quantity]:
+    """Every "N <noun>" of COUNT_NOUNS in folded text, the noun's count kind as the unit."""
+    return [
+        Quantity(float(match[1]), COUNT_NOUNS[match[2]] if match[2] else "inputs")
+        for match in _COUNT_RE.finditer(folded)
+    ]
+
+
+def kinds(padded: str, category: str | None) -> tuple[str, ...]:
+    words = KIND_WORDS | MODULE_KIND_WORDS if category == "module" else KIND_WORDS
+    return tuple(dict.fromkeys(kind for word, kind in words.items() if _contains(padded, word)))
+
+
+def _stated_sizes(found: list[Quantity]) -> tuple[Quantity, ...]:
+    """The sizes in TITLE_SIZE_UNITS, plus a battery's capacity from its amp-hours at the voltage stated
+    ("48v 100ah" is 4.8 kWh) when the query gives no energy."""
+    sizes = [q for q in found if q.unit in TITLE_SIZE_UNITS]
+    amp_hours = next((q.value for q in found if q.unit == "ah"), None)
+    volts = next((q.value for q in found if q.unit == "v"), None)
+    if amp_hours is not None and volts is not None and not any(q.unit == "wh" for q in sizes):
+        sizes.append(Quantity(amp_hours * volts, "wh"))
+    return tuple(sizes)
+
+
 def _payload_filter(
     category: str | None,
     brand: str | None,
@@ -245,11 +324,13 @@ def plan_query(
     else:
         brand = _detect_brand(padded, brand_phrases)
 
-    found = quantities(folded)
+    found = quantities(_SPELLED_UNIT_RE.sub(r"\1 m", folded))
     target_power_w = next((q.value for q in found if q.unit == "w"), None)
     if category is not None and category not in POWER_CATEGORIES:
         target_power_w = None
-    capacity_wh = next((q.value for q in found if q.unit == "wh"), None)
+    sizes = _stated_sizes(found) + tuple(counts(folded))
+    capacity_wh = next((q.value for q in sizes if q.unit == "wh"), None)
+    filter_brand = brand if params.brand is not None or category not in BRAND_IN_TITLE_CATEGORIES else None
 
     explicit_power = (
         (params.min_power_w, params.max_power_w)
@@ -267,18 +348,23 @@ def plan_query(
 
     narrow_filters = (
         tuple(
-            _payload_filter(category, brand, (target_power_w * (1 - w), target_power_w * (1 + w)), in_stock)
+            _payload_filter(
+                category, filter_brand, (target_power_w * (1 - w), target_power_w * (1 + w)), in_stock
+            )
             for w in NARROW_POWER_WINDOWS
             if w < power_tolerance
         )
         if target_power_w is not None and explicit_power is None
         else ()
     )
-    sparse = lexical_vector(params.q)
+    roof_type = _detect_roof(padded, category)
+    # Products spell their roof as ROOF_WORDS' values ("Telhado Cerâmico"): a query that names it by its
+    # material ("telha de barro") matches them on that word too.
+    sparse = lexical_vector(params.q if roof_type is None else f"{params.q} {roof_type}")
     return QueryPlan(
         dense_text=" ".join(params.q.split()),
         sparse=sparse if sparse.indices else None,
-        filter=_payload_filter(category, brand, explicit_power or text_power, in_stock),
+        filter=_payload_filter(category, filter_brand, explicit_power or text_power, in_stock),
         explicit_filter=_payload_filter(
             params.category, brand if params.brand is not None else None, explicit_power, params.in_stock
         ),
@@ -292,4 +378,7 @@ def plan_query(
         folded_words=f" {' '.join(_WORD_RE.findall(folded))} ",
         narrow_filters=narrow_filters,
         read_as=padded.strip() if padded != typed else None,
+        sizes=sizes,
+        roof_type=roof_type,
+        kinds=kinds(padded, category),
     )

@@ -224,3 +224,72 @@ def test_words_that_are_no_typo_are_left_alone(q: str, category: str | None) -> 
 def test_the_query_as_read_is_given_only_when_a_word_was_taken_for_another() -> None:
     assert plan("invesor growat 5kw").read_as == "inversor growatt 5kw"
     assert plan("inversor growatt 5kw").read_as is None
+
+
+def test_an_inverter_with_a_battery_is_a_hybrid() -> None:
+    assert plan("inversor com bateria 5kw").category == "hybrid_inverter"
+    assert plan("bateria para inversor").category == "battery"
+
+
+@pytest.mark.parametrize(
+    ("q", "roof"),
+    [
+        ("estrutura de fixação para telha de barro", "ceramico"),
+        ("kit 6kwp telhado zinco", "metalico"),
+        ("estrutura aluminio laje", "laje"),
+        ("estrutura schletter solo", "solo"),
+        ("painel solo 550w", None),  # a module mounts on anything: the roof is a structure's or kit's
+    ],
+)
+def test_the_roof_is_read_from_its_material(q: str, roof: str | None) -> None:
+    assert plan(q).roof_type == roof
+
+
+def test_a_roof_named_by_its_material_also_matches_the_products_word_for_it() -> None:
+    assert plan("estrutura telha de barro").sparse == lexical_vector("estrutura telha de barro ceramico")
+
+
+@pytest.mark.parametrize(
+    ("q", "sizes"),
+    [
+        ("cabo fotovoltaico 6mm rolo 50 metros", [(6, "mm"), (50, "m")]),
+        ("bateria 10kwh", [(10_000, "wh")]),
+        ("baterias de litio 48v 100ah", [(48, "v"), (4800, "wh")]),  # capacity from amp-hours × volts
+        ("controlador mppt 40a 24v", [(40, "a"), (24, "v")]),
+        ("string box 2 entradas", [(2, "inputs")]),
+        ("stringbox 4e/1s", [(4, "inputs")]),
+        ("estrutura solo 12 placas", [(12, "modules")]),
+        ("inversor 5kw", []),  # power has its own field
+        ("de 3 e 5 entradas", [(5, "inputs")]),  # a lone "e" is "and", not inputs
+    ],
+)
+def test_stated_sizes_besides_power(q: str, sizes: list[tuple[float, str]]) -> None:
+    assert [(s.value, s.unit) for s in plan(q).sizes] == sizes
+
+
+@pytest.mark.parametrize(
+    ("q", "kinds"),
+    [
+        ("controlador mppt 40a", ("mppt",)),
+        ("modulo longi 360w mono", ("mono-c-si",)),
+        ("placa 280w policristalina", ("multi-c-si",)),
+        ("bateria de litio 15kwh", ("lifepo4",)),
+        ("inversor mono 5kw", ()),  # a phase next to an inverter
+    ],
+)
+def test_kinds_named(q: str, kinds: tuple[str, ...]) -> None:
+    assert plan(q).kinds == kinds
+
+
+def test_a_kit_is_not_filtered_on_the_brand_its_title_names() -> None:
+    """A kit's payload brand is its seller's; "kit canadian" asks for Canadian Solar modules."""
+    result = plan("kit canadian 4kwp")
+    assert result.brand == "Canadian Solar"
+    assert "brand" not in result.filter.equals
+    assert all("brand" not in f.equals for f in result.narrow_filters)
+    assert plan("kit 4kwp", brand="Canadian Solar").filter.equals["brand"] == "Canadian Solar"
+
+
+def test_common_words_are_not_read_as_a_brand_one_edit_away() -> None:
+    result = plan_query(SearchParams(q="placas solares de 290 watts"), [*BRANDS, "Solaris"])
+    assert (result.brand, result.read_as, result.category) == (None, None, "module")

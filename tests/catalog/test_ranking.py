@@ -154,8 +154,8 @@ def test_result_carries_the_payload_and_the_score() -> None:
         "price_brl": 3999.9,
         "distributors": ["a", "b"],
         "in_stock": True,
-        # relevance 1 + closeness 0.6 + category 0.5 + in stock 0.2
-        "score": pytest.approx(2.3),
+        # relevance 1 + closeness 1.0 + category 1.5 + in stock 0.2
+        "score": pytest.approx(3.7),
         "exact_match": False,
     }
 
@@ -170,3 +170,78 @@ def test_a_product_named_by_its_code_comes_first_and_says_so() -> None:
     results = rank(hits, plan("painel 550w CS6W-550MS"), limit=10, weights=RankingWeights(exact_code=0.0))
     assert [(r.id, r.exact_match) for r in results] == [("exact", True), ("near", False)]
     assert results[0].score < results[1].score
+
+
+def test_power_within_the_same_size_window_beats_a_closer_text_match() -> None:
+    """A 460 W module is not what "450 W" asks for, however well its text matches (modules: ±2 %)."""
+    hits = [
+        hit("460", 0.6, category="module", power_w=460),
+        hit("450", 0.3, category="module", power_w=450),
+        hit("449", 0.2, category="module", power_w=449),
+    ]
+    assert ids(rank(hits, plan("painel 450w"), limit=10)) == ["450", "449", "460"]
+
+
+@pytest.mark.parametrize(
+    ("q", "titles", "expected"),
+    [
+        ("bateria 10kwh", {"far": "Bateria X 12,8 kWh", "near": "Bateria Y 9,6 kWh"}, "near"),
+        ("cabo 6mm rolo 50 metros", {"25m": "Cabo 6 mm² Rolo 25 m", "50m": "Cabo 6 mm² Rolo 50 m"}, "50m"),
+        ("controlador 30a", {"60a": "Controlador PWM 60A", "30a": "X MPPT controller 30A/24V"}, "30a"),
+        ("controlador 30a", {"60a": "Controlador PWM 60A", "30a": "X MPPT charge controller 30 A"}, "30a"),
+        (
+            "string box 2 entradas",
+            {"8": "String Box 8 Entradas/1 Saídas", "2": "SB 2E1S 2 Entradas/1 Saídas"},
+            "2",
+        ),
+        (
+            "estrutura 12 placas",
+            {"4": "Estrutura Solo 4 MÓDULOS", "12": "Estrutura Solo p/ 12 Módulos"},
+            "12",
+        ),
+        ("controlador mppt 40a", {"pwm": "Controlador PWM 40A", "mppt": "Controlador MPPT 40A"}, "mppt"),
+    ],
+)
+def test_sizes_and_kinds_the_title_states(q: str, titles: dict[str, str], expected: str) -> None:
+    """The payload has no capacity, current, section, length or counts: titles state them."""
+    (first, first_title), (second, second_title) = titles.items()
+    hits = [hit(first, 0.6, title=first_title), hit(second, 0.3, title=second_title)]
+    assert ids(rank(hits, plan(q), limit=10))[0] == expected
+
+
+@pytest.mark.parametrize(
+    "ceramic_title", ["Estrutura Telhado Cerâmico 4 Módulos", "Solar kit 4 kWp (ceramic tile roof)"]
+)
+def test_the_roof_asked_for_beats_another(ceramic_title: str) -> None:
+    hits = [
+        hit("laje", 0.6, category="structure", title="Estrutura de Fixação Laje 4 Módulos"),
+        hit("unknown", 0.5, category="structure", title="Estrutura 4 Módulos"),
+        hit("ceramic", 0.3, category="structure", title=ceramic_title),
+    ]
+    assert ids(rank(hits, plan("estrutura telha de barro"), limit=10)) == ["ceramic", "unknown", "laje"]
+
+
+def test_a_kit_is_of_the_brand_its_title_names() -> None:
+    hits = [
+        hit(
+            "other",
+            0.6,
+            category="kit",
+            brand="Kit Center",
+            title="Solar kit 4 kWp - LG modules + SMA inverter",
+        ),
+        hit(
+            "named", 0.3, category="kit", brand="Kit Center", title="Solar kit 4 kWp - Canadian Solar modules"
+        ),
+    ]
+    assert ids(rank(hits, plan("kit canadian 4kwp"), limit=10)) == ["named", "other"]
+
+
+def test_a_model_code_alone_ranks_the_rest_as_alternatives_to_the_product_it_names() -> None:
+    hits = [
+        hit("kit", 0.6, category="kit", brand="SolarEdge"),
+        hit("named", 0.5, model="SE10K", power_w=9850),
+        hit("small", 0.45, power_w=3000),
+        hit("alike", 0.4, power_w=10000),
+    ]
+    assert ids(rank(hits, plan("SE10K"), limit=10)) == ["named", "alike", "small", "kit"]
