@@ -119,8 +119,8 @@ class HelioRouter:
             timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
             freshness=partial(read_freshness, resources, options.recommend_db_timeout_s),
         )
-        # The first load runs here, so a healthy replica recommends at once; Postgres down leaves the
-        # endpoint answering 503 (search keeps working) until a background reload succeeds.
+        # The first load runs here (start_refreshing), so a healthy replica recommends at once; Postgres
+        # down leaves the endpoint answering 503 (search keeps working) until a background reload succeeds.
         # The homologação checks read the same catalog load, keeping the specs the recommender drops.
         product_catalog = ProductCatalog()
         self.kit_recommender = KitRecommender(
@@ -132,7 +132,6 @@ class HelioRouter:
             atlas_source=f"{settings.irradiance_uri} (Atlas Brasileiro format)",
             max_options=options.recommend_max_options,
         )
-        self.kit_recommender.refresh()
         self.kit_recommender.start_refreshing(
             options.recommend_refresh_s,
             version=partial(read_catalog_version, resources, options.recommend_db_timeout_s),

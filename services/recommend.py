@@ -55,6 +55,7 @@ from solar.parameters import ConnectionKind
 log = logging.getLogger(__name__)
 
 CATALOG_DATABASE = "catalog database"
+_UNREAD = object()  # no build's version known: the next check rebuilds
 
 CatalogLoader = Callable[[], tuple[list[Product], list[Offer]]]
 TariffLoader = Callable[[date], dict[str, ResidentialTariff]]
@@ -178,28 +179,38 @@ class KitRecommender:
     def start_refreshing(
         self, check_s: float, version: Callable[[], object] | None = None, max_age_s: float = 300.0
     ) -> None:
-        """Rebuild the snapshot in a daemon thread (the first build is up to the caller), checking every
-        `check_s`: when `version` (a cheap read of what the snapshot is built from: the offers change feed)
-        moved since the last build, or the build is `max_age_s` old (tariffs, a new day); without
-        `version`, at every check."""
+        """Build the snapshot now, then rebuild it in a daemon thread, checking every `check_s`: when
+        `version` (a cheap read of what the snapshot is built from: the offers change feed) moved since
+        the last build, or the build is `max_age_s` old (tariffs, a new day); without `version`, at every
+        check. A failed build (the database away) is retried at each check."""
 
-        def loop() -> None:
-            built: object = None  # unknown until the first check: it rebuilds once
+        def read_version() -> object:
+            if version is None:
+                return None
+            try:
+                return version()
+            except Exception as error:  # the database away: keep the snapshot, ask again later
+                log.warning("catalog version not read: %s", f"{type(error).__name__}: {error}")
+                return _UNREAD
+
+        def loop(built: object) -> None:
             built_at = time.monotonic()
             while not self._stop.wait(check_s):
-                current = None
-                if version is not None:
-                    try:
-                        current = version()
-                    except Exception as error:  # the database away: keep the snapshot, ask again later
-                        log.warning("catalog version not read: %s", f"{type(error).__name__}: {error}")
-                        continue
-                    if current == built and time.monotonic() - built_at < max_age_s:
-                        continue
+                current = read_version()
+                if current is _UNREAD:
+                    continue
+                if version is not None and current == built and time.monotonic() - built_at < max_age_s:
+                    continue
                 if self.refresh():
                     built, built_at = current, time.monotonic()
 
-        self._thread = threading.Thread(target=loop, name="kit-catalog-refresh", daemon=True)
+        # The version is read before the build, so a change during the build shows at the next check; and
+        # the loop knows what is built, instead of rebuilding the same catalog at its first check (≈0.5 s
+        # of a router's CPU under traffic, once per replica start).
+        first = read_version()
+        if not self.refresh():
+            first = _UNREAD
+        self._thread = threading.Thread(target=loop, args=(first,), name="kit-catalog-refresh", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
