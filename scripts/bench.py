@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from common.resources import Resources
+    from serve_app.config import SearchAppConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -180,11 +181,15 @@ def throughput(measured: tuple[list[float], float]) -> dict[str, float]:
 
 
 async def in_process_latencies(resources: Resources, queries: list[str]) -> list[float]:
+    """The same search without Serve or HTTP: the shipped query encoder and retrieval options in this
+    process, the index through its owner actor as the router reaches it."""
     from catalog.query import SearchParams
-    from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
+    from models.embedders import load_embedder
+    from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from services.search import CatalogSearch
 
-    embedder = SentenceTransformerEmbedder(EmbedderConfig())
+    shipped = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
+    embedder = load_embedder(shipped.embedder)
 
     async def embed(text: str) -> list[float]:
         return [float(x) for x in embedder.embed([text])[0]]
@@ -194,8 +199,8 @@ async def in_process_latencies(resources: Resources, queries: list[str]) -> list
         index=resources.index_client(timeout_s=10),
         vector_name=embedder.name,
         brands_refresh_s=60,
-        candidates=100,
-        rank_pool=30,
+        candidates=shipped.router.candidates,
+        rank_pool=shipped.router.rank_pool,
     )
     samples = []
     for query in queries:
@@ -203,6 +208,27 @@ async def in_process_latencies(resources: Resources, queries: list[str]) -> list
         await search.search(SearchParams(q=query))
         samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+def before_encoder_levers(config: SearchAppConfig) -> SearchAppConfig:
+    """`config` with the query encoder as it ran before issue 17: torch, its own 1-CPU deployment batching
+    with a 5 ms wait, the router at 0.5 CPU."""
+    from serve_app.config import ActorOptions
+
+    return config.model_copy(
+        update={
+            "embedder": config.embedder.model_copy(update={"kind": "sentence-transformers"}),
+            "router": config.router.model_copy(update={"ray_actor_options": ActorOptions(num_cpus=0.5)}),
+            "query_embedder": config.query_embedder.model_copy(
+                update={
+                    "placement": "deployment",
+                    "num_replicas": 1,
+                    "ray_actor_options": ActorOptions(num_cpus=1),
+                    "batch_wait_timeout_s": 0.005,
+                }
+            ),
+        }
+    )
 
 
 def bench_serving(
@@ -229,7 +255,7 @@ def bench_serving(
     unlimited = shipped.router.limits.model_copy(update={"rate_per_s": 1e6, "burst": 1_000_000})
     # Every search figure asks queries no earlier request asked (disjoint slices of the storefront
     # workload), as the shipped router does with its query cache on; one row repeats a slice: the hits.
-    workload = iter(storefront_queries(count=3 * requests + 40))
+    workload = iter(storefront_queries(count=5 * requests + 60))
 
     def fresh(count: int) -> list[str]:
         return [next(workload) for _ in range(count)]
@@ -253,6 +279,12 @@ def bench_serving(
     ask = bench_ask(settings, url, max(requests // 3, 20), benched)
     shutil.copytree(feeds, scratch / "feeds")
     freshness = bench_freshness(settings, scratch / "feeds", scratch, url, QUERIES, changes)
+    # The same search before this round's encoder levers, redeployed in this run: torch MiniLM in a
+    # QueryEmbedder deployment of its own (one Ray hop more). The single index round trip is code: it stays.
+    serve.run(build_search_app(before_encoder_levers(benched), settings), name="bench", route_prefix="/")
+    asyncio.run(http_latencies(url, 1, fresh(20)))
+    before_one = throughput(asyncio.run(http_latencies(url, 1, fresh(requests // 2))))
+    before_sixteen = throughput(asyncio.run(http_latencies(url, 16, fresh(requests))))
     serve.shutdown()
     asyncio.run(in_process_latencies(resources, fresh(20)))
     local = percentiles(asyncio.run(in_process_latencies(resources, fresh(requests))))
@@ -264,6 +296,13 @@ def bench_serving(
         "ratio_cache_hits_to_never_seen_16_clients_p99": round(repeated["p99_ms"] / sixteen["p99_ms"], 2),
         "in_process": local,
         "ratio_http_p50_to_in_process_p50": round(one["p50_ms"] / local["p50_ms"], 2),
+        "before_encoder_levers": {
+            "what": "torch MiniLM in its own QueryEmbedder deployment, as before issue 17",
+            "http_1_client": before_one,
+            "http_16_clients": before_sixteen,
+            "ratio_1_client_p50": round(one["p50_ms"] / before_one["p50_ms"], 2),
+            "ratio_16_clients_req_per_s": round(sixteen["req_per_s"] / before_sixteen["req_per_s"], 2),
+        },
     }
     return {"search": search, "recommend": solar, "ask": ask, "freshness": freshness}
 
