@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog import lexical
+from catalog.facets import power_band
 from catalog.merge import row_hash
 
 # Portuguese names help the dense model match how customers ask ("painel", "placa", "inversor").
@@ -78,6 +79,7 @@ def index_document(row: Mapping[str, Any]) -> IndexDocument:
         "brand": row["brand"],
         "model": row["model"],
         "power_w": specs.get("power_w"),
+        "power_band": power_band(row["category"], specs.get("power_w")),
         "phases": specs.get("phases"),
         "ac_voltage_v": specs.get("ac_voltage_v"),
         "price_brl": row.get("price_brl"),

@@ -24,6 +24,7 @@ class CollectionSpec:
     sparse: tuple[str, ...] = ()  # sparse vector names (IDF modifier)
     keyword_fields: tuple[str, ...] = ()  # payload fields to index for exact match
     float_fields: tuple[str, ...] = ()  # payload fields to index for ranges
+    bool_fields: tuple[str, ...] = ()  # payload fields to index for true/false (filters, facet counts)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,29 @@ def search_widening(search: Callable[[SearchRequest], list[Hit]], widening: Wide
     return list(hits.values())
 
 
+@dataclass(frozen=True)
+class FacetCount:
+    value: str | int | bool  # a keyword, integer or bool field's value
+    count: int
+
+
+@dataclass(frozen=True)
+class FacetQuery:
+    """How many points matching `filter` hold each value of each field (an indexed keyword or bool
+    field), the most frequent `limit` values per field: a storefront's filter panel."""
+
+    fields: tuple[str, ...]
+    filter: PayloadFilter = field(default_factory=PayloadFilter)
+    limit: int = 20
+
+
+def count_facets(
+    facet_counts: Callable[[str, PayloadFilter, int], list[FacetCount]], query: FacetQuery
+) -> dict[str, list[FacetCount]]:
+    """Every field of `query` through one store's `facet_counts` (bound to its collection)."""
+    return {name: facet_counts(name, query.filter, query.limit) for name in query.fields}
+
+
 # Shared by the two Qdrant backends.
 
 
@@ -170,6 +194,11 @@ class VectorStore(Protocol):
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         """Distinct values of a keyword payload field (e.g. every brand in the catalog)."""
+
+    def facet_counts(
+        self, collection: str, field: str, payload_filter: PayloadFilter, limit: int
+    ) -> list[FacetCount]:
+        """How many points matching the filter hold each value of an indexed field, most first."""
 
     def count(self, collection: str) -> int: ...
 

@@ -58,8 +58,9 @@ def catalog_collection(configs: list[EmbedderConfig]) -> CollectionSpec:
         name=CATALOG_COLLECTION,
         dense={c.vector_name: c.dim for c in configs},
         sparse=(LEXICAL_VECTOR,),
-        keyword_fields=("category", "brand", "product_id"),
+        keyword_fields=("category", "brand", "product_id", "power_band"),
         float_fields=("power_w", "price_brl"),
+        bool_fields=("in_stock",),  # filtered on, and counted for the storefront's panel
     )
 
 

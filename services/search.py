@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from catalog.facets import FACET_FIELDS
 from catalog.query import QueryPlan, SearchParams, plan_query, validate_params
 from catalog.ranking import SearchResult, rank
 from kernel.errors import InvalidRequest
 from kernel.schemas import LEXICAL_VECTOR
-from kernel.vectors import Hit, PayloadFilter, SearchRequest, WideningSearch
+from kernel.vectors import FacetCount, FacetQuery, Hit, PayloadFilter, SearchRequest, WideningSearch
 
 EmbedQuery = Callable[[str], Awaitable[list[float]]]
 
@@ -21,10 +22,13 @@ EmbedQuery = Callable[[str], Awaitable[list[float]]]
 class SearchPage:
     results: list[SearchResult]
     did_you_mean: str | None  # the query as read, when a mistyped word was taken for a known one
+    facets: dict[str, list[FacetCount]] | None = None  # counts per value, when asked for
 
 
 class CatalogIndex(Protocol):
     async def search_widening(self, widening: WideningSearch) -> list[Hit]: ...
+
+    async def facets(self, query: FacetQuery) -> dict[str, list[FacetCount]]: ...
 
     async def brands(self) -> list[str]: ...
 
@@ -75,7 +79,10 @@ class CatalogSearch:
         self._rank_pool = rank_pool
         self.known_brands = KnownBrands(index.brands, brands_refresh_s)
 
-    async def search(self, params: SearchParams) -> SearchPage:
+    async def search(self, params: SearchParams, *, facets: bool = False) -> SearchPage:
+        """The ranked page; with `facets`, also how many products per category, brand, power band and
+        stock match the filters the page was drawn from (the caller's and those the text implied, the
+        widest power window), counted by the index alongside the search."""
         try:
             validate_params(params)
         except ValueError as error:
@@ -95,8 +102,13 @@ class CatalogSearch:
                 else None
             ),
         )
-        hits = await self._index.search_widening(widening)
-        return SearchPage(rank(hits, plan, params.limit), plan.read_as)
+        if not facets:
+            hits = await self._index.search_widening(widening)
+            return SearchPage(rank(hits, plan, params.limit), plan.read_as)
+        hits, counts = await asyncio.gather(
+            self._index.search_widening(widening), self._index.facets(FacetQuery(FACET_FIELDS, plan.filter))
+        )
+        return SearchPage(rank(hits, plan, params.limit), plan.read_as, counts)
 
     def _request(self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter) -> SearchRequest:
         return SearchRequest(

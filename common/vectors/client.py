@@ -17,7 +17,16 @@ from ray.actor import ActorHandle
 
 from kernel.errors import DependencyUnavailable
 from kernel.schemas import CATALOG_COLLECTION
-from kernel.vectors import Hit, SearchRequest, VectorStore, WideningSearch, search_widening
+from kernel.vectors import (
+    FacetCount,
+    FacetQuery,
+    Hit,
+    SearchRequest,
+    VectorStore,
+    WideningSearch,
+    count_facets,
+    search_widening,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +100,14 @@ class VectorIndexClient:
         )
         return hits
 
+    async def facets(
+        self, query: FacetQuery, collection: str = CATALOG_COLLECTION
+    ) -> dict[str, list[FacetCount]]:
+        counts: dict[str, list[FacetCount]] = await self._call(
+            "facet", collection, lambda actor: actor.facets.remote(collection, query)
+        )
+        return counts
+
     async def brands(self) -> list[str]:
         brands: list[str] = await self._call(
             "facet", CATALOG_COLLECTION, lambda actor: actor.facet.remote(CATALOG_COLLECTION, "brand")
@@ -144,6 +161,14 @@ class DirectVectorIndex:
             "search", collection, lambda: search_widening(partial(self._store.search, collection), widening)
         )
         return hits
+
+    async def facets(
+        self, query: FacetQuery, collection: str = CATALOG_COLLECTION
+    ) -> dict[str, list[FacetCount]]:
+        counts: dict[str, list[FacetCount]] = await self._call(
+            "facet", collection, lambda: count_facets(partial(self._store.facet_counts, collection), query)
+        )
+        return counts
 
     async def brands(self) -> list[str]:
         brands: list[str] = await self._call(

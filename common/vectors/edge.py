@@ -16,8 +16,10 @@ import qdrant_edge as edge
 
 from kernel.vectors import (
     CollectionSpec,
+    FacetCount,
     FilterVocabulary,
     Hit,
+    PayloadFilter,
     SearchRequest,
     SparseVector,
     VectorPoint,
@@ -95,6 +97,7 @@ class EdgeVectorStore:
             *(operation.create_sparse_vector(name, idf) for name in spec.sparse),
             *(operation.create_field_index(field, schema.Keyword) for field in spec.keyword_fields),
             *(operation.create_field_index(field, schema.Float) for field in spec.float_fields),
+            *(operation.create_field_index(field, schema.Bool) for field in spec.bool_fields),
         )
 
     def upsert(self, collection: str, points: Sequence[VectorPoint]) -> None:
@@ -167,8 +170,15 @@ class EdgeVectorStore:
         return {str(r.id): dict(r.payload or {}) for r in records}
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
-        response = self._shard(collection).facet(edge.FacetRequest(key=field, limit=limit, exact=True))
-        return [str(hit.value) for hit in response.hits]
+        return [str(hit.value) for hit in self.facet_counts(collection, field, PayloadFilter(), limit)]
+
+    def facet_counts(
+        self, collection: str, field: str, payload_filter: PayloadFilter, limit: int
+    ) -> list[FacetCount]:
+        request = edge.FacetRequest(
+            key=field, limit=limit, exact=True, filter=build_filter(payload_filter, EDGE_FILTERS)
+        )
+        return [FacetCount(hit.value, hit.count) for hit in self._shard(collection).facet(request).hits]
 
     def count(self, collection: str) -> int:
         return self._shard(collection).count(edge.CountRequest(exact=True))

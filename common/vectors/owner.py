@@ -21,7 +21,18 @@ from ray.actor import ActorHandle
 from common.embedded import RAY_NAMESPACE, long_lived_actor
 from common.settings import Settings
 from common.vectors.factory import open_vector_store
-from kernel.vectors import CollectionSpec, Hit, SearchRequest, VectorPoint, WideningSearch, search_widening
+from kernel.vectors import (
+    CollectionSpec,
+    FacetCount,
+    FacetQuery,
+    Hit,
+    PayloadFilter,
+    SearchRequest,
+    VectorPoint,
+    WideningSearch,
+    count_facets,
+    search_widening,
+)
 
 ACTOR_NAME = "helio-vector-index"
 # Threads serving calls at once: searches release the GIL inside the engine, so they run in
@@ -86,6 +97,14 @@ class VectorIndexActor:
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return self._store.facet(collection, field, limit)
+
+    def facet_counts(
+        self, collection: str, field: str, payload_filter: PayloadFilter, limit: int
+    ) -> list[FacetCount]:
+        return self._store.facet_counts(collection, field, payload_filter, limit)
+
+    def facets(self, collection: str, query: FacetQuery) -> dict[str, list[FacetCount]]:
+        return count_facets(partial(self._store.facet_counts, collection), query)
 
     def count(self, collection: str) -> int:
         return self._store.count(collection)
@@ -161,6 +180,11 @@ class RemoteVectorStore:
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
         return ray.get(self._handle.facet.remote(collection, field, limit))
+
+    def facet_counts(
+        self, collection: str, field: str, payload_filter: PayloadFilter, limit: int
+    ) -> list[FacetCount]:
+        return ray.get(self._handle.facet_counts.remote(collection, field, payload_filter, limit))
 
     def count(self, collection: str) -> int:
         return ray.get(self._handle.count.remote(collection))

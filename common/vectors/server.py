@@ -11,8 +11,10 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from kernel.vectors import (
     CollectionSpec,
+    FacetCount,
     FilterVocabulary,
     Hit,
+    PayloadFilter,
     SearchRequest,
     SparseVector,
     VectorPoint,
@@ -76,6 +78,8 @@ class QdrantServerVectorStore:
             self._client.create_payload_index(spec.name, field, models.PayloadSchemaType.KEYWORD)
         for field in spec.float_fields:
             self._client.create_payload_index(spec.name, field, models.PayloadSchemaType.FLOAT)
+        for field in spec.bool_fields:
+            self._client.create_payload_index(spec.name, field, models.PayloadSchemaType.BOOL)
 
     def _add_missing_vectors(self, spec: CollectionSpec) -> None:
         params = self._client.get_collection(spec.name).config.params
@@ -198,9 +202,20 @@ class QdrantServerVectorStore:
         return {str(record.id): dict(record.payload or {}) for record in records}
 
     def facet(self, collection: str, field: str, limit: int = 1000) -> list[str]:
+        return [str(hit.value) for hit in self.facet_counts(collection, field, PayloadFilter(), limit)]
+
+    def facet_counts(
+        self, collection: str, field: str, payload_filter: PayloadFilter, limit: int
+    ) -> list[FacetCount]:
         with _existing(collection):
-            response = self._client.facet(collection, field, limit=limit, exact=True)
-        return [str(hit.value) for hit in response.hits]
+            response = self._client.facet(
+                collection,
+                field,
+                facet_filter=build_filter(payload_filter, SERVER_FILTERS),
+                limit=limit,
+                exact=True,
+            )
+        return [FacetCount(hit.value, hit.count) for hit in response.hits]
 
     def count(self, collection: str) -> int:
         with _existing(collection):

@@ -37,9 +37,19 @@ class SearchQuery(BaseModel):
         default=None,
         description="true: only products some distributor has in stock; false: only those none has.",
     )
+    facets: bool = Field(
+        default=False,
+        description="true: also count the matching products per category, brand, power band and stock "
+        "(`facets` in the response), for a filter panel; a search box's suggestions leave it off.",
+    )
 
     def to_params(self) -> SearchParams:
-        return SearchParams(**self.model_dump())
+        return SearchParams(**self.model_dump(exclude={"facets"}))
+
+
+class FacetValue(BaseModel):
+    value: str | bool | int = Field(description="A category, brand or power band; true or false: in_stock.")
+    count: int = Field(description="Products matching the search's filters with this value.")
 
 
 class SearchResponse(BaseModel):
@@ -54,6 +64,12 @@ class SearchResponse(BaseModel):
         default=None,
         description="The query as it was read, when a mistyped word was taken for a category, brand or "
         "phase word (`growat` → `growatt`); null when every word was read as typed.",
+    )
+    facets: dict[str, list[FacetValue]] | None = Field(
+        default=None,
+        description="With `facets=true`: for `category`, `brand`, `power_band` and `in_stock`, how many "
+        "products match the filters the page was drawn from (those given and those the text implied, such "
+        "as a category or a ±30 % power window) per value, most first; text similarity does not narrow them.",
     )
     took_ms: float = Field(description="Time spent in the search service, in milliseconds.")
 
@@ -73,10 +89,18 @@ routes = APIRouter()
 )
 async def search_catalog(query: SearchQueryDep, catalog_search: CatalogSearchDep) -> SearchResponse:
     started = time.perf_counter()
-    page = await catalog_search.search(query.to_params())
+    page = await catalog_search.search(query.to_params(), facets=query.facets)
     return SearchResponse(
         query=query.q,
         results=page.results,
         did_you_mean=page.did_you_mean,
+        facets=(
+            None
+            if page.facets is None
+            else {
+                name: [FacetValue(value=c.value, count=c.count) for c in counts]
+                for name, counts in page.facets.items()
+            }
+        ),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
     )

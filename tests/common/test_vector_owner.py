@@ -25,6 +25,8 @@ from common.vectors.server import QdrantServerVectorStore
 from kernel.schemas import CATALOG_COLLECTION
 from kernel.vectors import (
     CollectionSpec,
+    FacetCount,
+    FacetQuery,
     PayloadFilter,
     SearchRequest,
     SparseVector,
@@ -176,6 +178,8 @@ def test_the_serving_port_answers_alike_through_the_actor_and_straight_over_a_st
             "search": [(hit.id, hit.payload) for hit in hits],
             "scores": [hit.score for hit in hits],
             "widened": [(hit.id, hit.payload["brand"]) for hit in widened],
+            "facets": await index.facets(FacetQuery(("brand",), PayloadFilter(equals={"brand": "jinko"}))),
+            "all_brands": await index.facets(FacetQuery(("brand",))),
             "brands": sorted(await index.brands()),
             "texts": sorted(await index.texts(CATALOG_COLLECTION, ["brand"])),
             "describe": await index.describe(),
@@ -196,6 +200,12 @@ def test_the_serving_port_answers_alike_through_the_actor_and_straight_over_a_st
         assert found[name] == {k: v for k, v in through_actor.items() if k != "scores"}, name
     assert through_actor["describe"] == f"25 products in {CATALOG_COLLECTION}"
     assert [hit_id for hit_id, _ in through_actor["search"]][:1] == [points[3].id]
+    jinko = sum(1 for point in points if point.payload["brand"] == "jinko")
+    assert through_actor["facets"] == {"brand": [FacetCount("jinko", jinko)]}
+    assert sorted(through_actor["all_brands"]["brand"], key=lambda c: str(c.value)) == [
+        FacetCount("byd", 25 - jinko),
+        FacetCount("jinko", jinko),
+    ]
     # The brand's hits first (limit 5), then the unfiltered step's others.
     brands = [brand for _, brand in through_actor["widened"]]
     assert brands[:5] == ["jinko"] * 5 and len(brands) > 5 and set(brands[5:]) != {"jinko"}

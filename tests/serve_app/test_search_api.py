@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import ray
 from ray import serve
 
+from catalog.facets import power_band
 from common.settings import Settings
 from common.vectors.owner import RemoteVectorStore, stop_vector_index, vector_index
 from serve_app.app import build_search_app
@@ -71,7 +73,7 @@ def search(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
     response = api.get("/store/helio/search", params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"query", "results", "did_you_mean", "took_ms"}
+    assert set(body) == {"query", "results", "did_you_mean", "facets", "took_ms"}
     results: list[dict[str, Any]] = body["results"]
     return results
 
@@ -129,6 +131,28 @@ def test_in_stock_filter(api: httpx.Client, in_stock: bool) -> None:
     assert results
     assert {r["in_stock"] for r in results} == {in_stock}
     assert all((r["price_brl"] is not None) == in_stock for r in results)
+
+
+def test_facets_count_what_the_filters_match(api: httpx.Client) -> None:
+    """`inversor 5 kW` is drawn from string inverters within ±30 % of 5 kW: the panel counts exactly those
+    (by brand, band and stock), whatever text similarity ranks first; without `facets` there are none."""
+    assert api.get("/store/helio/search", params={"q": "inversor 5 kW"}).json()["facets"] is None
+    body = api.get("/store/helio/search", params={"q": "inversor 5 kW", "facets": "true"}).json()
+    matching = [
+        row
+        for row in catalog_rows()
+        if row["category"] == "inverter" and 3500 <= row["specs"].get("power_w", 0) <= 6500
+    ]
+    facets = {
+        name: {item["value"]: item["count"] for item in items} for name, items in body["facets"].items()
+    }
+    assert facets["category"] == {"inverter": len(matching)}
+    assert facets["brand"] == dict(Counter(row["brand"] for row in matching))
+    assert facets["power_band"] == dict(
+        Counter(power_band("inverter", row["specs"]["power_w"]) for row in matching)
+    )
+    assert facets["in_stock"] == dict(Counter(bool(row["in_stock"]) for row in matching))
+    assert body["results"] and all(hit["category"] == "inverter" for hit in body["results"])
 
 
 def test_power_range_filter(api: httpx.Client) -> None:
