@@ -53,8 +53,10 @@ lock-gpu: $(INSTALLED)
 
 install: $(INSTALLED)
 
+## PRODUCTS=N: a catalog of N products (any size; the default is the full sample), e.g.
+## `make sample FEEDS=/tmp/feeds-1m PRODUCTS=1000000`.
 $(FEEDS)/.complete: | $(INSTALLED)
-	$(PY) -m samples.feeds --out $(FEEDS) --seed $(SEED)
+	$(PY) -m samples.feeds --out $(FEEDS) --seed $(SEED) $(if $(PRODUCTS),--products $(PRODUCTS))
 	@touch $@
 
 sample: $(FEEDS)/.complete
