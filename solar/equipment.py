@@ -7,9 +7,9 @@ and sorts), so that each recommendation only filters and combines. Stock changes
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from kernel.numbers import parse_decimal
 from kernel.text import fold
@@ -192,6 +192,9 @@ def _part(item: CatalogItem, listing: Listing, slots_default: int) -> Part | Non
     return None  # batteries, hybrids, controllers, connectors: not part of a grid-tied kit here
 
 
+_T = TypeVar("_T")
+
+
 def _price(listing: Listing) -> float:
     return listing.offers[0].price_brl or 0.0
 
@@ -213,6 +216,16 @@ class EquipmentIndex:
     skipped: Counter[str]  # why items were left out, with counts
     listings: dict[str, Listing]  # every product by id, in stock or not (quotes price any product)
     parts_by_id: dict[str, Part]  # every product whose specs make it a kit part, in stock or not
+    _shared: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """What `build` makes of this snapshot for `key` (the inverters of a grid connection, the balance of
+        system of a roof), made once and kept for later requests: a snapshot never changes, a new catalog
+        is a new index. Requests in threads may both build a missing entry; either result is the same."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        value: _T = self._shared[key]
+        return value
 
     @classmethod
     def build(

@@ -56,18 +56,27 @@ class Draft:
 
 
 class _Search:
-    """One request's search. Connection filtering, module voltages and balance of system are worked out
-    once per request and reused across the module × inverter pairs."""
+    """One request's search. What does not depend on the request beyond its roof or grid connection (the
+    balance of system and its picks, the inverters that fit) is kept on the index for the next request;
+    module voltages are worked out once per request and reused across the module × inverter pairs."""
 
     def __init__(self, index: EquipmentIndex, need: KitNeed, params: SolarParameters) -> None:
         self.index, self.need, self.params = index, need, params
         self.electrical, self.kits = params.electrical, params.kits
-        self.bos = BalanceOfSystem(index, roof_key(need.roof_type), params.kits)
+        roof = roof_key(need.roof_type)
+        self.bos = index.shared(("bos", roof, params.kits), lambda: BalanceOfSystem(index, roof, params.kits))
         self.need_w = need.kwp * 1000
-        self.inverters = [i for i in index.inverters if self.fits_connection(i)]  # still by AC power
-        self.inverter_powers = [i.ac_power_w for i in self.inverters]
-        self.micros = [m for m in index.microinverters if self.fits_connection(m)]  # cheapest first
+        # The electrical parameters hold a dict (not hashable): their JSON is the key.
+        connection = ("inverters", need.connection, self.electrical.model_dump_json())
+        self.inverters, self.inverter_powers, self.micros = index.shared(connection, self._fitting_inverters)
         self.evaluated = 0
+
+    def _fitting_inverters(self) -> tuple[list[Inverter], list[float], list[Inverter]]:
+        """String inverters (still by AC power) with their powers, and microinverters (cheapest first),
+        that this connection takes."""
+        inverters = [i for i in self.index.inverters if self.fits_connection(i)]
+        micros = [m for m in self.index.microinverters if self.fits_connection(m)]
+        return inverters, [i.ac_power_w for i in inverters], micros
 
     def fits_connection(self, inverter: Inverter) -> bool:
         connection, electrical = self.need.connection, self.electrical

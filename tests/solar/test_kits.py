@@ -249,3 +249,21 @@ def test_prebuilt_kit_needs_a_layout_of_exactly_its_modules(params: SolarParamet
     }
     result = search(params, catalog(K1={"specs": even}), kwp=10.45)
     assert any(o.kind == "prebuilt" for o in result.options)
+
+
+def test_requests_on_one_index_share_what_does_not_depend_on_them(params: SolarParameters) -> None:
+    """The balance of system of a roof and the inverters of a connection are built once per snapshot;
+    every request answers as it would on a fresh index, whatever ran before it."""
+    index = EquipmentIndex.build(catalog())
+    asked = [
+        need(),
+        need(roof_type="metalico"),
+        need(connection=GridConnection(kind="tri", phase_voltage_v=220)),
+        need(kwp=3.3),
+        need(),
+    ]
+    answers = [compose_kits(index, wanted, params) for wanted in asked]
+    assert answers == [compose_kits(EquipmentIndex.build(catalog()), wanted, params) for wanted in asked]
+    assert answers[0] == answers[-1]
+    kinds = sorted(key[0] for key in index._shared)
+    assert kinds == ["bos", "bos", "inverters", "inverters"]  # two roofs, two connections
