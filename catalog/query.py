@@ -63,10 +63,12 @@ IN_STOCK_PHRASES = ("em estoque", "pronta entrega", "disponivel", "disponiveis")
 # Folded words or phrases → the roof a structure or kit mounts on; product titles say it in Portuguese or
 # English ("Telhado Cerâmico", "(ceramic tile roof)"), customers by the material ("telha de barro", "zinco").
 ROOF_WORDS: dict[str, str] = {
-    **dict.fromkeys(["ceramico", "ceramica", "ceramicos", "ceramicas", "barro", "colonial"], "ceramico"),
-    **dict.fromkeys(["ceramic"], "ceramico"),
-    **dict.fromkeys(["metalico", "metalica", "metalicos", "metalicas", "zinco", "trapezoidal"], "metalico"),
-    **dict.fromkeys(["metal"], "metalico"),
+    **dict.fromkeys(
+        ["ceramico", "ceramica", "ceramicos", "ceramicas", "barro", "colonial", "ceramic"], "ceramico"
+    ),
+    **dict.fromkeys(
+        ["metalico", "metalica", "metalicos", "metalicas", "zinco", "trapezoidal", "metal"], "metalico"
+    ),
     **dict.fromkeys(["fibrocimento", "eternit", "fiber cement"], "fibrocimento"),
     **dict.fromkeys(["laje", "lajes", "slab"], "laje"),
     **dict.fromkeys(["solo", "chao", "ground"], "solo"),
