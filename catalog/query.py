@@ -265,10 +265,15 @@ def _detect_phases(padded: str, category: str | None) -> int | None:
     return next((phases for word, phases in words.items() if _contains(padded, word)), None)
 
 
+def roof_in(padded: str) -> str | None:
+    """The roof the first of ROOF_WORDS in space-padded folded text names (a query's or a title's)."""
+    return next((roof for word, roof in ROOF_WORDS.items() if _contains(padded, word)), None)
+
+
 def _detect_roof(padded: str, category: str | None) -> str | None:
     if category is not None and category not in ROOF_CATEGORIES:
         return None
-    return next((roof for word, roof in ROOF_WORDS.items() if _contains(padded, word)), None)
+    return roof_in(padded)
 
 
 def counts(folded: str) -> list[Quantity]:

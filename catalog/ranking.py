@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from catalog.lexical import WORD, Quantity, quantities
-from catalog.query import BRAND_IN_TITLE_CATEGORIES, ROOF_WORDS, QueryPlan, counts, kinds
+from catalog.query import BRAND_IN_TITLE_CATEGORIES, QueryPlan, counts, kinds, roof_in
 from kernel.text import fold
 from kernel.vectors import Hit
 
@@ -158,11 +158,6 @@ def _padded_title(title: str) -> str:
     return f" {' '.join(_ALNUM_RE.findall(fold(title)))} "
 
 
-def _title_roof(title: str) -> str | None:
-    padded = _padded_title(title)
-    return next((roof for word, roof in ROOF_WORDS.items() if f" {word} " in padded), None)
-
-
 def _brand_matches(plan: QueryPlan, payload: dict[str, Any]) -> bool:
     """The product is sold under the brand asked for; a kit also when its title names it (its modules' or
     inverter's brand)."""
@@ -193,7 +188,7 @@ def _score(hit: Hit, best: float, plan: QueryPlan, weights: RankingWeights, name
         score += weights.category
     if plan.phases is not None and payload.get("phases") is not None:
         score += weights.phases if payload["phases"] == plan.phases else -weights.phases
-    roof = payload.get("roof_type") or _title_roof(title) if plan.roof_type is not None else None
+    roof = payload.get("roof_type") or roof_in(_padded_title(title)) if plan.roof_type is not None else None
     if roof is not None:
         score += weights.roof_type if roof == plan.roof_type else -weights.roof_type
     if payload.get("in_stock"):
