@@ -88,27 +88,31 @@ class CatalogSearch:
         except ValueError as error:
             raise InvalidRequest(str(error)) from None
         plan = plan_query(params, await self.known_brands.get())
-        dense = await self._embed(plan.dense_text)
-        widening = WideningSearch(
-            # A tight power window first, widened until the page can be filled: candidates come by
-            # text similarity, and a wide window could crowd out the products closest in power.
-            steps=tuple(self._request(plan, dense, f) for f in (*plan.narrow_filters, plan.filter)),
-            enough=plan.limit,
-            # What the text suggested (a brand, a power window) matched nothing: fall back to what the
-            # caller asked for explicitly rather than answer with an empty page.
-            fallback=(
-                self._request(plan, dense, plan.explicit_filter)
-                if plan.explicit_filter != plan.filter
-                else None
-            ),
-        )
+
+        async def ranked() -> list[SearchResult]:
+            dense = await self._embed(plan.dense_text)
+            widening = WideningSearch(
+                # A tight power window first, widened until the page can be filled: candidates come by
+                # text similarity, and a wide window could crowd out the products closest in power.
+                steps=tuple(self._request(plan, dense, f) for f in (*plan.narrow_filters, plan.filter)),
+                enough=plan.limit,
+                # What the text suggested (a brand, a power window) matched nothing: fall back to what the
+                # caller asked for explicitly rather than answer with an empty page.
+                fallback=(
+                    self._request(plan, dense, plan.explicit_filter)
+                    if plan.explicit_filter != plan.filter
+                    else None
+                ),
+            )
+            return rank(await self._index.search_widening(widening), plan, params.limit)
+
         if not facets:
-            hits = await self._index.search_widening(widening)
-            return SearchPage(rank(hits, plan, params.limit), plan.read_as)
-        hits, counts = await asyncio.gather(
-            self._index.search_widening(widening), self._index.facets(FacetQuery(FACET_FIELDS, plan.filter))
+            return SearchPage(await ranked(), plan.read_as)
+        # The counts need the filters only, not the query's embedding: they start with it.
+        results, counts = await asyncio.gather(
+            ranked(), self._index.facets(FacetQuery(FACET_FIELDS, plan.filter))
         )
-        return SearchPage(rank(hits, plan, params.limit), plan.read_as, counts)
+        return SearchPage(results, plan.read_as, counts)
 
     def _request(self, plan: QueryPlan, dense: list[float], payload_filter: PayloadFilter) -> SearchRequest:
         return SearchRequest(
