@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
 
 from openpyxl import load_workbook
 
@@ -96,11 +97,10 @@ def _check_header(feed: DistributorFeed, header: list[str]) -> None:
         raise FeedFileError(RejectCode.BAD_HEADER, f"header lacks columns {missing}; it has {header}")
 
 
-def _read_csv(feed: DistributorFeed, data: bytes) -> list[RawRow]:
+def _read_csv(feed: DistributorFeed, data: bytes) -> Iterator[RawRow]:
     text = data.decode(feed.encoding, "surrogateescape")
     lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(lines, delimiter=feed.delimiter)
-    rows: list[RawRow] = []
     header: list[str] | None = None
     consumed = 0
     while True:
@@ -115,7 +115,7 @@ def _read_csv(feed: DistributorFeed, data: bytes) -> list[RawRow]:
             # at the next line, so that record alone is rejected.
             start, consumed = consumed, reader.line_num
             raw = "".join(lines[start:consumed]).rstrip("\r\n")
-            rows.append(RawRow(start + 1, _printable(raw), {}, (RejectCode.BAD_VALUE, f"csv: {error}")))
+            yield RawRow(start + 1, _printable(raw), {}, (RejectCode.BAD_VALUE, f"csv: {error}"))
             continue
         if cells is None:
             break
@@ -130,13 +130,12 @@ def _read_csv(feed: DistributorFeed, data: bytes) -> list[RawRow]:
         problem = _text_problem(raw, feed.encoding)
         if problem is None and len(cells) != len(header):
             problem = RejectCode.COLUMN_COUNT, f"expected {len(header)} columns, got {len(cells)}"
-        rows.append(RawRow(start + 1, _printable(raw), dict(zip(header, cells, strict=False)), problem))
+        yield RawRow(start + 1, _printable(raw), dict(zip(header, cells, strict=False)), problem)
     if header is None:
         raise FeedFileError(RejectCode.BAD_HEADER, "no header row")
-    return rows
 
 
-def _read_xlsx(feed: DistributorFeed, data: bytes) -> list[RawRow]:
+def _read_xlsx(feed: DistributorFeed, data: bytes) -> Iterator[RawRow]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -155,7 +154,6 @@ def _read_xlsx(feed: DistributorFeed, data: bytes) -> list[RawRow]:
     while header and not header[-1]:
         header.pop()
     _check_header(feed, header)
-    rows = []
     for number, cells in filled[1:]:
         while cells and is_blank(cells[-1]):
             cells.pop()
@@ -163,8 +161,7 @@ def _read_xlsx(feed: DistributorFeed, data: bytes) -> list[RawRow]:
         problem = _text_problem(" ".join(c for c in cells if isinstance(c, str)), "xlsx")
         if problem is None and len(cells) > len(header):
             problem = RejectCode.COLUMN_COUNT, f"expected {len(header)} columns, got {len(cells)}"
-        rows.append(RawRow(number, raw, dict(zip(header, cells, strict=False)), problem))
-    return rows
+        yield RawRow(number, raw, dict(zip(header, cells, strict=False)), problem)
 
 
 def _flatten(document: dict[str, object], prefix: str = "") -> Iterator[tuple[str, object]]:
@@ -175,8 +172,7 @@ def _flatten(document: dict[str, object], prefix: str = "") -> Iterator[tuple[st
             yield header_key(f"{prefix}{key}"), value
 
 
-def _read_jsonl(feed: DistributorFeed, data: bytes) -> list[RawRow]:
-    rows = []
+def _read_jsonl(feed: DistributorFeed, data: bytes) -> Iterator[RawRow]:
     text = data.decode(feed.encoding, "surrogateescape").removeprefix("\ufeff")
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
@@ -194,13 +190,15 @@ def _read_jsonl(feed: DistributorFeed, data: bytes) -> list[RawRow]:
                     values = dict(_flatten(document))
                 else:
                     problem = RejectCode.BAD_JSON, f"expected a JSON object, got {type(document).__name__}"
-        rows.append(RawRow(number, _printable(line), values, problem))
-    return rows
+        yield RawRow(number, _printable(line), values, problem)
 
 
 _READERS = {"csv": _read_csv, "xlsx": _read_xlsx, "jsonl": _read_jsonl}
 
 
-def read_rows(feed: DistributorFeed, data: bytes) -> list[RawRow]:
-    """All non-blank data rows of one file, in file order."""
-    return _READERS[feed.format](feed, data)
+def read_rows(feed: DistributorFeed, data: bytes) -> Iterator[RawRow]:
+    """All non-blank data rows of one file, in file order, read as they are taken (a large file is never
+    held as rows all at once); FeedFileError, before any row, when the file cannot be read at all."""
+    rows = _READERS[feed.format](feed, data)
+    first = next(rows, None)  # every reader finds a file unreadable before its first row
+    return rows if first is None else chain([first], rows)

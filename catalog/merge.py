@@ -1,13 +1,13 @@
 """Turn accepted feed rows into one catalog: one product per physical item, one offer per distributor SKU.
 
-Pure: the ETL job calls `merge_feed_records`, then `diff_catalog` against what Postgres holds.
+Pure: the rules (which listing describes a product, which SKU listing stands, what a row's hash is); the
+ETL applies them a listing at a time and lets Postgres hold the catalog in between.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,45 +41,64 @@ def _completeness(record: FeedRecord, distributor_rank: Mapping[str, int]) -> tu
     )
 
 
-def merge_feed_records(records: Iterable[FeedRecord], distributor_order: Sequence[str]) -> MergedCatalog:
-    """Group rows by normalised brand + model. Specs of the other listings fill keys the best one lacks."""
+def listing_offer(record: FeedRecord) -> Offer:
+    """The offer a listing makes, for the product its brand and model name."""
+    return Offer(
+        product_id=product_id(record.brand, record.model),
+        distributor=record.distributor,
+        sku=record.sku,
+        price_brl=record.price_brl,
+        stock=record.stock,
+        lead_time_days=record.lead_time_days,
+    )
+
+
+def repeated_sku(record: FeedRecord, first_file: str) -> RejectedRow:
+    """The reject of a listing whose SKU its distributor already listed (the first listing stands)."""
+    return RejectedRow(
+        distributor=record.distributor,
+        source_file=record.source_file,
+        line=record.line,
+        raw=record.model_dump_json(),
+        reason=f"{RejectCode.DUPLICATE}: SKU {record.sku!r} already listed in {first_file}",
+    )
+
+
+def merge_listings(listings: Sequence[FeedRecord], distributor_order: Sequence[str]) -> Product:
+    """One product from every listing of it: the most complete describes it, the others fill the spec
+    keys it lacks."""
     rank = {name: position for position, name in enumerate(distributor_order)}
+    ordered = sorted(listings, key=lambda r: _completeness(r, rank))
+    best = ordered[0]
+    specs: dict[str, Any] = {}
+    for listing in reversed(ordered):
+        specs.update(listing.specs)
+    return Product(
+        id=product_id(best.brand, best.model),
+        category=best.category,
+        brand=best.brand,
+        model=best.model,
+        title=best.title,
+        specs=specs,
+    )
+
+
+def merge_feed_records(records: Iterable[FeedRecord], distributor_order: Sequence[str]) -> MergedCatalog:
+    """Group rows by normalised brand + model, in memory: for tests and in-process tools. The ETL does the
+    same a listing at a time through Postgres (`common.catalog_store.CatalogLoad`)."""
     merged = MergedCatalog()
     by_product: dict[str, list[FeedRecord]] = {}
     for record in records:
         key = (record.distributor, record.sku)
         if key in merged.offers:
-            first_file = merged.offer_files[key]
-            merged.rejects.append(
-                RejectedRow(
-                    distributor=record.distributor,
-                    source_file=record.source_file,
-                    line=record.line,
-                    raw=record.model_dump_json(),
-                    reason=f"{RejectCode.DUPLICATE}: SKU {record.sku!r} already listed in {first_file}",
-                )
-            )
+            merged.rejects.append(repeated_sku(record, merged.offer_files[key]))
             continue
-        pid = product_id(record.brand, record.model)
-        by_product.setdefault(pid, []).append(record)
-        merged.offers[key] = Offer(
-            product_id=pid,
-            distributor=record.distributor,
-            sku=record.sku,
-            price_brl=record.price_brl,
-            stock=record.stock,
-            lead_time_days=record.lead_time_days,
-        )
+        offer = listing_offer(record)
+        by_product.setdefault(offer.product_id, []).append(record)
+        merged.offers[key] = offer
         merged.offer_files[key] = record.source_file
     for pid, listings in by_product.items():
-        ordered = sorted(listings, key=lambda r: _completeness(r, rank))
-        best = ordered[0]
-        specs: dict[str, Any] = {}
-        for listing in reversed(ordered):
-            specs.update(listing.specs)
-        merged.products[pid] = Product(
-            id=pid, category=best.category, brand=best.brand, model=best.model, title=best.title, specs=specs
-        )
+        merged.products[pid] = merge_listings(listings, distributor_order)
     return merged
 
 
@@ -89,68 +108,3 @@ def product_hash(product: Product) -> str:
 
 def offer_hash(offer: Offer, source_file: str) -> str:
     return row_hash({**offer.model_dump(exclude={"updated_at"}), "source_file": source_file})
-
-
-OFFER_OUTCOMES = ("new", "updated", "unchanged", "removed")
-
-
-@dataclass
-class CatalogDiff:
-    new_products: list[Product] = field(default_factory=list)
-    changed_products: list[Product] = field(default_factory=list)
-    new_offers: list[Offer] = field(default_factory=list)
-    changed_offers: list[Offer] = field(default_factory=list)
-    removed_offers: list[tuple[str, str]] = field(default_factory=list)
-    unchanged_offers: dict[str, int] = field(default_factory=dict)  # distributor -> count
-
-    def per_distributor(self) -> dict[str, dict[str, int]]:
-        counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        for offer in self.new_offers:
-            counts[offer.distributor]["new"] += 1
-        for offer in self.changed_offers:
-            counts[offer.distributor]["updated"] += 1
-        for distributor, _sku in self.removed_offers:
-            counts[distributor]["removed"] += 1
-        for distributor, unchanged in self.unchanged_offers.items():
-            counts[distributor]["unchanged"] += unchanged
-        return {d: {k: c[k] for k in OFFER_OUTCOMES} for d, c in counts.items()}
-
-    @property
-    def is_empty(self) -> bool:
-        return not (
-            self.new_products
-            or self.changed_products
-            or self.new_offers
-            or self.changed_offers
-            or self.removed_offers
-        )
-
-
-def diff_catalog(
-    merged: MergedCatalog,
-    *,
-    stored_product_hashes: Mapping[str, str],
-    stored_offers: Mapping[tuple[str, str], tuple[str, str]],  # (distributor, sku) -> (row_hash, file)
-    files_read: set[tuple[str, str]],  # (distributor, source_file) read successfully this run
-) -> CatalogDiff:
-    """What to write. An offer disappears only when the file that listed it was read and no longer has it;
-    an unreadable file keeps its offers as they were."""
-    diff = CatalogDiff()
-    for pid, product in merged.products.items():
-        stored = stored_product_hashes.get(pid)
-        if stored is None:
-            diff.new_products.append(product)
-        elif stored != product_hash(product):
-            diff.changed_products.append(product)
-    for key, offer in merged.offers.items():
-        stored_offer = stored_offers.get(key)
-        if stored_offer is None:
-            diff.new_offers.append(offer)
-        elif stored_offer[0] != offer_hash(offer, merged.offer_files[key]):
-            diff.changed_offers.append(offer)
-        else:
-            diff.unchanged_offers[offer.distributor] = diff.unchanged_offers.get(offer.distributor, 0) + 1
-    for key, (_hash, source_file) in stored_offers.items():
-        if key not in merged.offers and (key[0], source_file) in files_read:
-            diff.removed_offers.append(key)
-    return diff

@@ -7,7 +7,7 @@ needs and refuses repeated SKUs. Every refusal says why, and nothing raises.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
@@ -209,7 +209,7 @@ def _components(layout: _Layout, head: RawRow, component_rows: Sequence[RawRow])
     return components
 
 
-def _kit_groups(layout: _Layout, rows: list[RawRow]) -> Iterator[tuple[RawRow, list[RawRow]]]:
+def _kit_groups(layout: _Layout, rows: Iterable[RawRow]) -> Iterator[tuple[RawRow, list[RawRow]]]:
     """Kit line + the component lines under it. Component lines before any kit line come alone."""
     kits = layout.feed.kits
     assert kits is not None and kits.row_type_column is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +20,8 @@ from common.settings import Settings
 ensure_runtime_dir()  # pgserver's lock folder, here as in every process the platform starts
 
 if TYPE_CHECKING:
+    import psycopg
+
     from catalog.merge import MergedCatalog
     from kernel.schemas import Offer, Product
     from models.embedders import SentenceTransformerEmbedder
@@ -135,6 +137,21 @@ def minilm() -> SentenceTransformerEmbedder:
     from models.embedders import EmbedderConfig, SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(EmbedderConfig())
+
+
+def store_catalog(
+    conn: psycopg.Connection[Any],
+    products: Iterable[tuple[Product, str]],
+    offers: Iterable[tuple[Offer, str, str]],
+) -> None:
+    """Products (with their row hash) and offers (with their source file and row hash) written the way the
+    catalog ETL writes them: staged, then applied in one transaction."""
+    from common.catalog_store import catalog_load
+
+    with catalog_load(conn) as load:
+        load.add_products(products)
+        load.add_offers(offers)
+        load.apply()
 
 
 def new_database(settings: Settings) -> str:

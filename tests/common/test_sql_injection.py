@@ -22,11 +22,9 @@ import pytest
 from catalog.merge import offer_hash, product_hash
 from common import postgres
 from common.catalog_store import (
-    apply_catalog_changes,
     catalog_for_index,
+    catalog_load,
     record_rejects,
-    stored_offers,
-    stored_product_hashes,
 )
 from common.document_store import DocumentReject, record_document_rejects
 from common.offer_store import catalog_with_offers
@@ -101,21 +99,21 @@ def hostile_catalog() -> tuple[list[Product], list[Offer]]:
 
 def test_catalog_text_is_stored_as_written(conn: psycopg.Connection[Any]) -> None:
     products, offers = hostile_catalog()
-    removed = apply_catalog_changes(
-        conn,
-        products=[(p, product_hash(p)) for p in products],
-        offers=[(o, o.sku, offer_hash(o, o.sku)) for o in offers],
-        removed_offers=[(text, f"{text}-not-there") for text in INJECTIONS],
-    )
-    assert removed == 0
-    assert set(stored_offers(conn)) == {(text, text) for text in INJECTIONS}
+    with catalog_load(conn) as load:
+        load.add_products((p, product_hash(p)) for p in products)
+        load.add_offers((o, o.sku, offer_hash(o, o.sku)) for o in offers)
+        load.add_files_read((text, f"{text}-not-there") for text in INJECTIONS)
+        write = load.apply()
+    assert write.products_removed == 0
+    assert {d: c["new"] for d, c in write.offers.items()} == dict.fromkeys(INJECTIONS, 1)
+    stored = conn.execute("SELECT distributor, sku FROM offers").fetchall()
+    assert {(row["distributor"], row["sku"]) for row in stored} == {(text, text) for text in INJECTIONS}
     all_offers = catalog_with_offers(conn, in_stock_only=False)[1]
     assert {o.sku: o.distributor for o in all_offers} == {t: t for t in INJECTIONS}
     read_products, read_offers = catalog_with_offers(conn)
     assert sorted(read_products, key=lambda p: p.id) == sorted(products, key=lambda p: p.id)
     assert len(read_offers) == len(INJECTIONS)
     assert sorted(row["brand"] for row in catalog_for_index(conn)) == sorted(INJECTIONS)
-    assert len(stored_product_hashes(conn)) == len(INJECTIONS)
     assert counts(conn)["products"] == len(INJECTIONS)
 
 

@@ -13,7 +13,7 @@ from catalog.feeds import load_feeds
 from common.embedded import running_stack_address, stack_env, stack_file
 from common.settings import PROJECT_ROOT, Settings
 from common.storage import object_store
-from ray_jobs.catalog_etl import NoFeedFiles, read_feeds
+from ray_jobs.catalog_etl import NoFeedFiles, parsed_feeds
 from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
 
 
@@ -40,7 +40,7 @@ def test_a_source_without_feed_files_says_what_it_looked_for(tmp_path: Path) -> 
     (tmp_path / "notes.txt").write_text("not a feed")
     feeds = load_feeds(Settings().feeds_config)
     with pytest.raises(NoFeedFiles, match=r"no feed file in .*greenvolt/\*\.csv.*found 1 other files"):
-        read_feeds(feeds, object_store(str(tmp_path), Settings()))
+        parsed_feeds(feeds, object_store(str(tmp_path), Settings()))
 
 
 def test_a_job_finds_the_stack_ray_only_while_it_answers(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
-from common import catalog_store, erp_store, postgres
+from common import erp_store, postgres
 from common.settings import Settings
 from kernel.schemas import Offer, Product
-from tests.conftest import ERP_TOKEN, new_database
+from tests.conftest import ERP_TOKEN, new_database, store_catalog
 
 if TYPE_CHECKING:
     from tests.erp_simulator import ErpSimulator
@@ -61,7 +61,7 @@ def seed_catalog(conn: psycopg.Connection[Any]) -> None:
          "feed.csv", f"hash-{s}")
         for d, s in OFFERS
     ]  # fmt: skip
-    catalog_store.apply_catalog_changes(conn, products=[(product, "p")], offers=offers, removed_offers=[])
+    store_catalog(conn, products=[(product, "p")], offers=offers)
 
 
 def erp_database(settings: Settings) -> Settings:

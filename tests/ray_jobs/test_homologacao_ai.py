@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from common import catalog_store, erp_store, postgres
+from common import erp_store, postgres
 from common import homologacao_store as store
 from common.erp_client import ErpClient, RetryPolicy
 from common.resources import Resources
@@ -23,7 +23,7 @@ from kernel.schemas import Offer, Product
 from ray_jobs import homologacao_ai as job
 from ray_jobs.homologacao_ai import JOB_NAME, HomologacaoJobConfig, run
 from samples.homologacao_cases import VARIANTS, default_system, variant_package
-from tests.conftest import new_database
+from tests.conftest import new_database, store_catalog
 from tests.erp.conftest import BAD_IDS, TOKEN, erp, erp_url, id_refusal  # noqa: F401  (fixtures)
 from tests.erp_simulator import ErpSimulator
 
@@ -58,9 +58,7 @@ def job_settings(settings: Settings, tmp_path: Path) -> Settings:
     ]  # fmt: skip
     with postgres.connect(fresh.database_url or "") as conn:
         postgres.migrate(conn, erp_store.SCHEMA, store.SCHEMA)
-        catalog_store.apply_catalog_changes(
-            conn, products=[(p, f"p-{p.id}") for p in products], offers=offers, removed_offers=[]
-        )
+        store_catalog(conn, products=[(p, f"p-{p.id}") for p in products], offers=offers)
     return fresh
 
 
