@@ -78,8 +78,9 @@ def finish_job_run(
     with conn.transaction():
         job = fetch_one(
             conn,
-            "UPDATE job_runs SET finished_at = now(), status = %s, counts = %s, error = %s WHERE id = %s "
-            "RETURNING job",
+            # clock_timestamp(): now() is the start of the transaction a job's body may have held open
+            "UPDATE job_runs SET finished_at = clock_timestamp(), status = %s, counts = %s, error = %s "
+            "WHERE id = %s RETURNING job",
             (status, json.dumps(counts), error, run_id),
         )
     if rows is not None and job is not None:

@@ -118,7 +118,7 @@ def finish_scheduled_run(
     """Close a running row; a row already closed (by another scheduler's reconciliation) stays as it is."""
     with conn.transaction():
         conn.execute(
-            "UPDATE scheduled_runs SET status = %s, error = %s, finished_at = now() "
+            "UPDATE scheduled_runs SET status = %s, error = %s, finished_at = clock_timestamp() "
             "WHERE id = %s AND status = 'running'",
             (status, error, run_id),
         )

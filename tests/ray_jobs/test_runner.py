@@ -31,6 +31,19 @@ def test_a_run_records_what_it_reported_with_its_submission_id(fresh_settings: S
     assert row["counts"] == {"files": 2, "read": 5, "accepted": 4, "written": 3, "rejected": 1}
 
 
+def test_a_run_inside_one_long_transaction_records_how_long_it_took(fresh_settings: Settings) -> None:
+    """A body that reads first and writes last holds one transaction open throughout (the embedding
+    job does): the run's end is the clock's, not that transaction's start."""
+    with job_run(Resources(fresh_settings), "sample") as run:
+        run.conn.execute("SELECT 1")
+        time.sleep(0.3)
+        run.report({}, postgres.RowCounts(read=0, accepted=0, written=0, rejected=0))
+    with postgres.connect(fresh_settings.database_url or "") as conn:
+        took = "SELECT extract(epoch FROM finished_at - started_at) AS s FROM job_runs"
+        row = conn.execute(took).fetchone()
+    assert row is not None and float(row["s"]) >= 0.3
+
+
 def test_a_failing_body_is_rolled_back_and_recorded_with_its_error(fresh_settings: Settings) -> None:
     with pytest.raises(ValueError, match="bad feed"), job_run(Resources(fresh_settings), "sample") as run:
         run.conn.execute("CREATE TABLE half_written (x int)")
