@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from common.resources import Resources
     from serve_app.config import SearchAppConfig
+    from services.search import CatalogIndex, CatalogSearch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -180,10 +181,9 @@ def throughput(measured: tuple[list[float], float]) -> dict[str, float]:
     return {**percentiles(samples), "req_per_s": round(len(samples) / seconds, 1)}
 
 
-async def in_process_latencies(resources: Resources, queries: list[str]) -> list[float]:
-    """The same search without Serve or HTTP: the shipped query encoder and retrieval options in this
-    process, the index through its owner actor as the router reaches it."""
-    from catalog.query import SearchParams
+def shipped_catalog_search(index: CatalogIndex) -> CatalogSearch:
+    """Catalog search in this process as the shipped router runs it (its query encoder and retrieval
+    options) over `index`, without Serve or HTTP."""
     from models.embedders import load_embedder
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
     from services.search import CatalogSearch
@@ -194,14 +194,20 @@ async def in_process_latencies(resources: Resources, queries: list[str]) -> list
     async def embed(text: str) -> list[float]:
         return [float(x) for x in embedder.embed([text])[0]]
 
-    search = CatalogSearch(
+    return CatalogSearch(
         embed=embed,
-        index=resources.index_client(timeout_s=10),
+        index=index,
         vector_name=embedder.name,
         brands_refresh_s=60,
         candidates=shipped.router.candidates,
         rank_pool=shipped.router.rank_pool,
     )
+
+
+async def search_latencies(search: CatalogSearch, queries: list[str]) -> list[float]:
+    """Milliseconds per query, one at a time."""
+    from catalog.query import SearchParams
+
     samples = []
     for query in queries:
         started = time.perf_counter()
@@ -240,11 +246,11 @@ def bench_serving(
 
     from scripts.bench_ask import bench_ask
     from scripts.bench_freshness import bench_freshness
-    from scripts.bench_recommend import bench_over_http
+    from scripts.bench_recommend import bench_over_http, other_placement
     from scripts.queries import storefront_queries
     from serve_app.app import build_search_app
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
-    from serve_app.router import load_catalog_from_postgres, load_tariffs_from_postgres
+    from serve_app.kits import load_catalog_from_postgres, load_tariffs_from_postgres
     from services.recommend import KitRecommender
 
     settings = resources.settings
@@ -285,9 +291,20 @@ def bench_serving(
     asyncio.run(http_latencies(url, 1, fresh(20)))
     before_one = throughput(asyncio.run(http_latencies(url, 1, fresh(requests // 2))))
     before_sixteen = throughput(asyncio.run(http_latencies(url, 16, fresh(requests))))
+    # /recommend with its kits composed at the other placement (router threads or KitComposer replicas).
+    placement = "deployment" if benched.kit_composer.placement == "router" else "router"
+    other = benched.kit_composer.model_copy(update={"placement": placement})
+    serve.run(
+        build_search_app(benched.model_copy(update={"kit_composer": other}), settings),
+        name="bench",
+        route_prefix="/",
+    )
+    solar[f"kits_composed_at_{placement}"] = other_placement(url, solar, placement, max(requests // 3, 20))
     serve.shutdown()
-    asyncio.run(in_process_latencies(resources, fresh(20)))
-    local = percentiles(asyncio.run(in_process_latencies(resources, fresh(requests))))
+    # In-process: the index through its owner actor, as the router reaches it.
+    local_search = shipped_catalog_search(resources.index_client(timeout_s=10))
+    asyncio.run(search_latencies(local_search, fresh(20)))
+    local = percentiles(asyncio.run(search_latencies(local_search, fresh(requests))))
     search = {
         "queries": "never asked before (scripts/queries.py), one slice per row",
         "http_1_client": one,

@@ -77,6 +77,20 @@ def bench_over_http(url: str, recommender: KitRecommender, count: int) -> dict[s
     }
 
 
+def other_placement(url: str, shipped: dict[str, Any], placement: str, count: int) -> dict[str, Any]:
+    """The 8-client row of `bench_over_http` again on the app now deployed at `url` (the shipped one with
+    its kits composed at `placement` instead), and the shipped figure's ratio to it."""
+    concurrent_recommend(url, recommend_requests(16, seed=3), clients=8)  # warm-up
+    other = concurrent_recommend(url, recommend_requests(count, seed=2), clients=8)
+    return {
+        "what": f"kit_composer.placement: {placement}",
+        "recommend_http_8_clients": other,
+        "ratio_shipped_to_this_8_clients_req_per_s": round(
+            shipped["recommend_http_8_clients"]["req_per_s"] / other["req_per_s"], 2
+        ),
+    }
+
+
 def concurrent_recommend(url: str, requests: list[RecommendRequest], clients: int) -> dict[str, Any]:
     """Each request once, spread over `clients` threads with a connection each: latency and req/s."""
     http_ms: list[float] = []

@@ -302,7 +302,7 @@ def main() -> int:
     from ray_jobs.progress import step
     from scripts.scratch_catalog import scratch_catalog
     from serve_app.config import DEFAULT_SERVE_CONFIG, SearchAppConfig
-    from serve_app.router import load_catalog_from_postgres
+    from serve_app.kits import load_catalog_from_postgres
     from services.ask import build_assistant
     from services.recommend import KitRecommender
 

@@ -3,6 +3,7 @@ the limits and the observability, and includes each feature's routes (`serve_app
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from fastapi import FastAPI
@@ -15,9 +16,11 @@ from serve_app.routes import admin as admin_routes
 from serve_app.routes import ask, health, recommend, search
 from serve_app.routes import homologacao as homologacao_routes
 from serve_app.routes.admin import AdminService
+from serve_app.routes.recommend import RecommendKits
 from services.health import HealthCheck
 from services.homologacao import HomologacaoService
 from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest, RecommendResponse
 from services.search import CatalogSearch
 
 API_DESCRIPTION = """\
@@ -39,6 +42,17 @@ the path, 401 without the admin token, 413 for a body too large, 429 past the pe
 the vector index, the query embedder or (for the solar endpoints) the catalog database is down.
 """
 
+
+def in_worker_thread(recommender: KitRecommender) -> RecommendKits:
+    """Recommendations composed in this process (`kit_composer.placement: router`)."""
+
+    async def recommend_kits(request: RecommendRequest) -> RecommendResponse:
+        # CPU-bound (the bounded kit search): off the event loop, so searches are not held up behind it.
+        return await asyncio.to_thread(recommender.recommend, request)
+
+    return recommend_kits
+
+
 # Modules, not the services of the same names that create_search_api takes.
 FEATURES = (search, recommend, ask, health, admin_routes, homologacao_routes)
 
@@ -48,6 +62,7 @@ def create_search_api(
     health_check: HealthCheck,
     *,
     kit_recommender: KitRecommender | None = None,
+    recommend_kits: RecommendKits | None = None,
     assistant: HelioAssistant | None = None,
     limits: LimitsOptions | None = None,
     api_keys: Mapping[str, str] | None = None,
@@ -58,6 +73,7 @@ def create_search_api(
     app.state.catalog_search = catalog_search
     app.state.health_check = health_check
     app.state.kit_recommender = kit_recommender
+    app.state.recommend_kits = recommend_kits or (kit_recommender and in_worker_thread(kit_recommender))
     app.state.assistant = assistant
     app.state.admin = admin
     app.state.homologacao = homologacao

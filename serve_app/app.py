@@ -16,6 +16,7 @@ from ray.serve import Application, Deployment
 from common.settings import Settings, get_settings
 from serve_app.config import DeploymentOptions, SearchAppConfig
 from serve_app.embedder import QueryEmbedder, load_query_embedder
+from serve_app.kits import KitComposer
 from serve_app.llm import ChatModel, local_engine_config
 from serve_app.router import HelioRouter
 
@@ -41,8 +42,13 @@ def build_search_app(config: SearchAppConfig, settings: Settings) -> Application
     chat_model = (
         _deployment(ChatModel, "ChatModel", config.chat_model).bind(local) if local is not None else None
     )
+    kit_composer = (
+        _deployment(KitComposer, "KitComposer", config.kit_composer).bind(config.router, public)
+        if config.kit_composer.placement == "deployment"
+        else None  # each router replica composes in its worker threads (HelioRouter.recommend_kits)
+    )
     router = _deployment(serve.ingress()(HelioRouter), "HelioRouter", config.router)
-    return router.bind(embedder, chat_model, config, public)
+    return router.bind(embedder, chat_model, kit_composer, config, public)
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -165,6 +165,28 @@ class EmbedderOptions(DeploymentOptions):
         return self
 
 
+class KitComposerOptions(DeploymentOptions):
+    """Where /recommend composes its kits: in the router's threads, or the KitComposer deployment."""
+
+    placement: Literal["router", "deployment"] = Field(
+        default="router",
+        description="`router`: in the router replica's worker threads, beside its searches on one GIL; "
+        "`deployment`: replicas of their own (serve_app.kits), each with its copy of the catalog, so "
+        "concurrent compositions use other cores and scale apart from the routers. With `router`, this "
+        "section's replica and resource options are unused.",
+    )
+    max_ongoing_requests: int = Field(
+        default=2,
+        ge=1,
+        description="Compositions one replica runs at once; more wait at the router's handle, which sends "
+        "them to the least busy replica (they are pure Python: one replica's share one core).",
+    )
+    ray_actor_options: ActorOptions = Field(default_factory=lambda: ActorOptions(num_cpus=0.5))
+    timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a composition before answering 503."
+    )
+
+
 class ChatModelOptions(DeploymentOptions):
     """The ChatModel deployment (the chain's llama.cpp step): one model per replica."""
 
@@ -181,6 +203,7 @@ class SearchAppConfig(StrictModel):
     )
     router: RouterOptions = Field(default_factory=RouterOptions)
     query_embedder: EmbedderOptions = Field(default_factory=EmbedderOptions)
+    kit_composer: KitComposerOptions = Field(default_factory=KitComposerOptions)
     chat: ChatChainConfig = Field(
         default_factory=ChatChainConfig, description="The fallback chain; the extractive answer follows it."
     )
@@ -195,6 +218,8 @@ class SearchAppConfig(StrictModel):
         deployments = [self.router, self.chat_model]
         if self.query_embedder.placement == "deployment":
             deployments.append(self.query_embedder)
+        if self.kit_composer.placement == "deployment":
+            deployments.append(self.kit_composer)
         return sum(d.max_replicas() * d.ray_actor_options.num_cpus for d in deployments)
 
     @classmethod

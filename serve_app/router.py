@@ -1,53 +1,37 @@
 """HelioRouter: the Serve ingress. Query understanding and ranking run here; the embedding comes from
 the batched QueryEmbedder (its own deployment, one hop, or held by this replica) and the hits from the
-vector-index actor, one hop."""
+vector-index actor, one hop. Kits for /recommend are composed here or in KitComposer replicas."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from datetime import date
 from functools import partial
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI
 
-from common.catalog_store import catalog_version, offer_change_backlog
-from common.offer_store import catalog_with_offers
+from common.catalog_store import offer_change_backlog
 from common.resources import Resources
 from common.settings import Settings
-from common.tariff_store import residential_tariffs_in_force
-from kernel.errors import DependencyUnavailable
-from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION, Offer, Product
-from serve_app.api import create_search_api
+from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
+from serve_app.api import create_search_api, in_worker_thread
 from serve_app.config import SearchAppConfig
 from serve_app.embedder import QueryEmbedder, load_query_embedder
+from serve_app.handles import call_deployment
+from serve_app.kits import build_kit_recommender
 from serve_app.llm import build_router_chain
 from serve_app.routes.admin import AdminService, trigger_through_scheduler
+from serve_app.routes.recommend import RecommendKits
 from services.ask import build_assistant
 from services.health import Freshness, HealthCheck
 from services.homologacao import HomologacaoService, ProductCatalog
 from services.query_vectors import QueryVectorCache
-from services.recommend import KitRecommender
+from services.recommend_models import RecommendRequest, RecommendResponse
 from services.search import CatalogSearch
-from solar import Atlas, ResidentialTariff
-
-log = logging.getLogger(__name__)
 
 QUERY_EMBEDDER = "query embedder"
+KIT_COMPOSER = "kit composer"
 FRESHNESS_BOUND_S = 60.0  # a price or stock change reaches search within this (the alert's bound too)
-
-
-def load_catalog_from_postgres(resources: Resources, timeout_s: float) -> tuple[list[Product], list[Offer]]:
-    """Products and in-stock offers for the kit recommender (runs in its refresh thread)."""
-    with resources.connect(timeout_s=timeout_s) as conn:
-        return catalog_with_offers(conn)
-
-
-def read_catalog_version(resources: Resources, timeout_s: float) -> tuple[Any, ...]:
-    with resources.connect(timeout_s=timeout_s) as conn:
-        return catalog_version(conn)
 
 
 async def read_freshness(resources: Resources, timeout_s: float) -> dict[str, Freshness]:
@@ -62,28 +46,17 @@ async def read_freshness(resources: Resources, timeout_s: float) -> dict[str, Fr
     return dict.fromkeys((CATALOG_COLLECTION, PRICING_COLLECTION), status)
 
 
-def load_tariffs_from_postgres(
-    resources: Resources, timeout_s: float, on: date
-) -> dict[str, ResidentialTariff]:
-    """The residential tariffs in force; none until the tariffs job has run (its tables may not exist)."""
-    with resources.connect(timeout_s=timeout_s) as conn:
-        try:
-            return residential_tariffs_in_force(conn, on=on)
-        except psycopg.errors.UndefinedTable:
-            return {}
-
-
-def load_atlas(resources: Resources) -> Atlas:
-    """The irradiance atlas of `IRRADIANCE_URI` (a path or s3:// URI), read once per replica."""
-    return Atlas.from_csv(resources.read_object(resources.settings.irradiance_uri))
-
-
 class HelioRouter:
     """Plain class; the builder wraps it with `serve.ingress()`, which calls `__serve_build_asgi_app__`
     once this constructor has run, so the FastAPI app is built around this replica's services."""
 
     def __init__(
-        self, embedder: Any | None, chat_model: Any | None, config: SearchAppConfig, settings: Settings
+        self,
+        embedder: Any | None,
+        chat_model: Any | None,
+        kit_composer: Any | None,
+        config: SearchAppConfig,
+        settings: Settings,
     ) -> None:
         public = settings
         settings = settings.with_secrets_from_environment()  # bound without them (serve_app.app)
@@ -102,6 +75,8 @@ class HelioRouter:
             else None
         )
         self._embed_timeout_s = options.embed_timeout_s
+        self._kit_composer = kit_composer  # DeploymentHandle of KitComposer; None: placement "router"
+        self._compose_timeout_s = config.kit_composer.timeout_s
         self._query_vectors = QueryVectorCache(options.query_cache_entries)
         self._limits = options.limits
         self._api_keys = settings.caller_keys()
@@ -119,22 +94,11 @@ class HelioRouter:
             timeout_s=max(options.index_timeout_s, options.embed_timeout_s),
             freshness=partial(read_freshness, resources, options.recommend_db_timeout_s),
         )
-        # The first load runs here (start_refreshing), so a healthy replica recommends at once; Postgres
-        # down leaves the endpoint answering 503 (search keeps working) until a background reload succeeds.
         # The homologação checks read the same catalog load, keeping the specs the recommender drops.
         product_catalog = ProductCatalog()
-        self.kit_recommender = KitRecommender(
-            load_catalog=product_catalog.remembering(
-                partial(load_catalog_from_postgres, resources, options.recommend_db_timeout_s)
-            ),
-            load_tariffs=partial(load_tariffs_from_postgres, resources, options.recommend_db_timeout_s),
-            atlas=load_atlas(resources),
-            atlas_source=f"{settings.irradiance_uri} (Atlas Brasileiro format)",
-            max_options=options.recommend_max_options,
-        )
-        self.kit_recommender.start_refreshing(
-            options.recommend_refresh_s,
-            version=partial(read_catalog_version, resources, options.recommend_db_timeout_s),
+        self.kit_recommender = build_kit_recommender(resources, options, product_catalog)
+        self.recommend_kits: RecommendKits = (  # /recommend, where `kit_composer.placement` says
+            in_worker_thread(self.kit_recommender) if kit_composer is None else self._compose_in_deployment
         )
         ask = config.ask
         chain = build_router_chain(config.chat, settings, chat_model)
@@ -158,17 +122,19 @@ class HelioRouter:
         )
 
     async def _call_embedder(self, method: str, *args: Any) -> Any:
-        try:
-            return await asyncio.wait_for(
-                getattr(self._embedder, method).remote(*args), self._embed_timeout_s
-            )
-        except TimeoutError:
-            raise DependencyUnavailable(
-                QUERY_EMBEDDER, f"no answer within {self._embed_timeout_s:g} s"
-            ) from None
-        except Exception as error:  # Serve wraps replica deaths, back-pressure and model errors alike
-            log.warning("query embedder %s failed: %s", method, error)
-            raise DependencyUnavailable(QUERY_EMBEDDER, f"{method} failed ({type(error).__name__})") from None
+        return await call_deployment(
+            self._embedder, method, *args, dependency=QUERY_EMBEDDER, timeout_s=self._embed_timeout_s
+        )
+
+    async def _compose_in_deployment(self, request: RecommendRequest) -> RecommendResponse:
+        response: RecommendResponse = await call_deployment(
+            self._kit_composer,
+            "recommend",
+            request,
+            dependency=KIT_COMPOSER,
+            timeout_s=self._compose_timeout_s,
+        )
+        return response
 
     async def embed_query(self, text: str) -> list[float]:
         """From the cache when this replica embedded the same text lately (so a repeated query still
@@ -194,6 +160,7 @@ class HelioRouter:
             self.catalog_search,
             self.health_check,
             kit_recommender=self.kit_recommender,
+            recommend_kits=self.recommend_kits,
             assistant=self.assistant,
             limits=self._limits,
             api_keys=self._api_keys,

@@ -1,9 +1,11 @@
 """POST /store/helio/recommend, POST /store/helio/quote, GET /store/helio/products/{id}/compatible: the
-kit recommender's use cases (`services.recommend`, `services.quote`), run off the event loop (CPU-bound)."""
+kit recommender's use cases (`services.recommend`, `services.quote`), run off the event loop (CPU-bound): the
+recommendation where the app composes kits (`create_search_api`'s `recommend_kits`)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -15,7 +17,10 @@ from services.recommend import KitRecommender
 from services.recommend_models import RecommendRequest, RecommendResponse
 from solar.compatibility import Compatibility
 
+RecommendKits = Callable[[RecommendRequest], Awaitable[RecommendResponse]]
+
 KitRecommenderDep = Annotated[KitRecommender, Depends(service_on_state("kit_recommender", "kit recommender"))]
+RecommendKitsDep = Annotated[RecommendKits, Depends(service_on_state("recommend_kits", "kit recommender"))]
 routes = APIRouter()
 
 
@@ -31,9 +36,8 @@ routes = APIRouter()
     responses={422: {"model": ErrorBody, "description": "Bad request"}, 503: {"model": ErrorBody}},
     tags=["recommend"],
 )
-async def recommend_kits(request: RecommendRequest, recommender: KitRecommenderDep) -> RecommendResponse:
-    # CPU-bound (the bounded kit search): off the event loop, so searches are not held up behind it.
-    return await asyncio.to_thread(recommender.recommend, request)
+async def recommend_kits(request: RecommendRequest, recommend: RecommendKitsDep) -> RecommendResponse:
+    return await recommend(request)
 
 
 @routes.post(

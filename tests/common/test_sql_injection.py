@@ -40,8 +40,8 @@ from common.tariff_store import (
 from kernel.schemas import Offer, Product, RejectedRow
 from models.embedders import SentenceTransformerEmbedder
 from samples.feeds.merged import merged_sample
+from serve_app.kits import load_catalog_from_postgres
 from serve_app.limits import LimitsOptions
-from serve_app.router import load_catalog_from_postgres
 from services.recommend import KitRecommender
 from solar.tariffs import RejectedTariffRow, ResidentialTariff, TariffRow
 from tests.conftest import new_database

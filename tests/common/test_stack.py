@@ -67,9 +67,13 @@ def test_the_stack_publishes_absolute_paths_and_its_database(tmp_path: Path) -> 
 def test_the_shipped_serve_app_reserves_what_its_replicas_declare() -> None:
     """The local Ray gets this many logical CPUs on top of the machine's cores (README: one Ray)."""
     config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG)
-    # Router 1 (holding the query encoder) and chat model 0.5; the embedder has no replicas of its own.
+    # Router 1 (holding the query encoder and composing kits) and chat model 0.5; neither the embedder nor
+    # the kit composer has replicas of its own.
     assert config.reserved_cpus() == pytest.approx(1 + 0.5)
     deployed = config.model_copy(
-        update={"query_embedder": config.query_embedder.model_copy(update={"placement": "deployment"})}
+        update={
+            "query_embedder": config.query_embedder.model_copy(update={"placement": "deployment"}),
+            "kit_composer": config.kit_composer.model_copy(update={"placement": "deployment"}),
+        }
     )
-    assert deployed.reserved_cpus() == pytest.approx(1 + 0.5 + 1)
+    assert deployed.reserved_cpus() == pytest.approx(1 + 0.5 + 1 + 0.5)

@@ -44,14 +44,19 @@ def test_the_gpu_serve_profile_lands_on_a_node_type_of_the_cluster() -> None:
 
 
 def test_the_resource_plan_leaves_the_jobs_half_the_always_on_cpus() -> None:
-    """cluster.yaml's plan: the router replicas share the CPU workers with the jobs' Ray Data tasks and
-    hold at most half the CPUs of those always up; the query embedder goes to the GPU workers."""
+    """cluster.yaml's plan: the router and kit composer replicas share the CPU workers with the jobs' Ray
+    Data tasks and hold at most half the CPUs of those always up; the query embedder goes to the GPU
+    workers."""
     config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG.parent / "gpu.yaml")
     cpu_worker = NODE_TYPES["cpu_worker"]
     always_on_cpus = cpu_worker["min_workers"] * cpu_worker["resources"]["CPU"]
-    router = config.router
-    assert router.ray_actor_options.accelerator_type is None and router.ray_actor_options.num_gpus == 0
-    assert router.max_replicas() * router.ray_actor_options.num_cpus <= always_on_cpus / 2
+    cpu_side = [config.router, config.kit_composer]
+    assert config.kit_composer.placement == "deployment"
+    for deployment in cpu_side:
+        actor = deployment.ray_actor_options
+        assert actor.accelerator_type is None and actor.num_gpus == 0
+    held = sum(d.max_replicas() * d.ray_actor_options.num_cpus for d in cpu_side)
+    assert held <= always_on_cpus / 2
     assert config.query_embedder.ray_actor_options.accelerator_type is not None
 
 

@@ -12,7 +12,7 @@ from common.resources import Resources
 from common.settings import Settings
 from kernel.errors import InvalidRequest, NotFound
 from kernel.schemas import Offer, Product
-from serve_app.router import load_atlas
+from serve_app.kits import load_atlas
 from services.quote import QuoteRequest, QuoteResponse, compatible_products, quote_cart
 from services.recommend import KitRecommender
 from services.recommend_models import KitOptionView, RecommendRequest

@@ -26,6 +26,7 @@ from services.tariff_book import TariffBook
 from tests.conftest import TODAY, free_port, new_database
 from tests.serve_app.conftest import load_into_postgres
 
+RECOMMEND_APP = "helio-recommend-test"
 VALID = {"consumption_kwh_month": 800, "city": "São Paulo", "uf": "SP", "connection": "bi"}
 
 
@@ -171,7 +172,9 @@ def test_catalog_down_is_503_and_a_later_refresh_recovers(
 
 @pytest.fixture(scope="module")
 def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) -> Iterator[httpx.Client]:
-    """The small catalog in a database of its own, the search app (with /recommend) on a free port."""
+    """The small catalog in a database of its own, the search app (with /recommend) on a free port; kits
+    composed in a KitComposer replica, so every answer and error crosses that hop (in the router's threads,
+    `tests/serve_app/local_app.py` covers them)."""
     dsn = new_database(settings)
     load_into_postgres(dsn, sample)
     app_settings = settings.model_copy(update={"database_url": dsn})
@@ -181,10 +184,11 @@ def recommend_api(ray_session: None, settings: Settings, sample: MergedCatalog) 
         {
             "router": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}},
             "query_embedder": {"num_replicas": 1, "ray_actor_options": {"num_cpus": 0.5}},
+            "kit_composer": {"placement": "deployment", "ray_actor_options": {"num_cpus": 0.25}},
             "chat": {"engines": []},  # these tests do not ask Hélio anything
         }
     )
-    serve.run(build_search_app(config, app_settings), name="helio-recommend-test", route_prefix="/")
+    serve.run(build_search_app(config, app_settings), name=RECOMMEND_APP, route_prefix="/")
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         yield client
     serve.shutdown()
@@ -218,6 +222,8 @@ def test_recommend_over_http(recommend_api: httpx.Client) -> None:
     assert city.status_code == 422 and "São Paulo/SP" in city.json()["detail"]
     utility = recommend_api.post("/store/helio/recommend", json=VALID | {"utility": "nada"})
     assert utility.status_code == 422 and "unknown utility" in utility.json()["detail"]
+    deployments = serve.status().applications[RECOMMEND_APP].deployments
+    assert deployments["KitComposer"].status == "HEALTHY"
 
 
 @pytest.mark.slow
