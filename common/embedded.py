@@ -141,9 +141,56 @@ def init_ray(settings: Settings, **kwargs: Any) -> None:
     address = settings.ray_address or running_stack_address(settings)
     if address:
         ray.init(address=address, runtime_env=runtime_env, namespace=RAY_NAMESPACE)
+        try:
+            refuse_embedded_on_cluster(settings)
+        except EmbeddedOnCluster:
+            ray.shutdown()
+            raise
     else:
         ray.init(runtime_env=runtime_env, namespace=RAY_NAMESPACE, **kwargs)
     log.info("ray: %s", ray.get_runtime_context().gcs_address)
+
+
+class EmbeddedOnCluster(RuntimeError):
+    """A Ray of several nodes joined on the embedded defaults."""
+
+
+def refuse_embedded_on_cluster(settings: Settings) -> None:
+    """EmbeddedOnCluster when the Ray this process is connected to has several nodes alive and `settings`
+    leave Postgres or the vector index on their embedded defaults (`embedded_on_cluster`)."""
+    import ray
+
+    refusal = embedded_on_cluster(settings, sum(1 for node in ray.nodes() if node["Alive"]))
+    if refusal is not None:
+        raise EmbeddedOnCluster(refusal)
+
+
+def embedded_on_cluster(settings: Settings, nodes: int) -> str | None:
+    """Why a Ray of `nodes` nodes must not run on `settings`, or None. The embedded Postgres and Qdrant Edge
+    keep their files on one node's disk: a job or replica on another node would start a second Postgres
+    or index of its own there, or fail to reach the first, and the cluster would hold two catalogs."""
+    if nodes <= 1:
+        return None
+    needed = []
+    if settings.database_url is None or _on_one_node(settings.database_url):
+        needed.append("DATABASE_URL (a Postgres server every node reaches by host name)")
+    if settings.qdrant_url is None:
+        needed.append("QDRANT_URL (a Qdrant server)")
+    if not needed:
+        return None
+    return (
+        f"this Ray cluster has {nodes} nodes, and the embedded Postgres and Qdrant Edge keep their files on "
+        f"one node's disk; set {' and '.join(needed)} in the environment of every node (README, Running "
+        "on a cluster)"
+    )
+
+
+def _on_one_node(dsn: str) -> bool:
+    """A DSN only the node it was written on reaches: a Unix socket or the loopback address."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    host = str(conninfo_to_dict(dsn).get("host") or "")
+    return not host or host.startswith("/") or host in {"localhost", "127.0.0.1", "::1"}
 
 
 def stack_file(settings: Settings) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.catalog_store import offer_change_backlog
+from common.embedded import refuse_embedded_on_cluster
 from common.resources import Resources
 from common.settings import Settings
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
@@ -60,6 +61,7 @@ class HelioRouter:
     ) -> None:
         public = settings
         settings = settings.with_secrets_from_environment()  # bound without them (serve_app.app)
+        refuse_embedded_on_cluster(settings)  # `serve deploy` to a cluster starts no job to check it
         resources = Resources(settings)
         options = config.router
         self._embedder = embedder  # DeploymentHandle of QueryEmbedder; None: placement "router"

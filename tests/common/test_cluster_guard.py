@@ -1,0 +1,78 @@
+"""A Ray of several nodes is refused on the embedded defaults, whose files live on one node's disk: the
+message says which settings to give, and nothing has started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common.embedded import embedded_on_cluster
+from common.settings import PROJECT_ROOT, Settings
+
+SERVER_DSN = "postgresql://ysh:secret@db.internal:5432/ysh"
+QDRANT = "http://qdrant.internal:6333"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "qdrant_url", "needed"),
+    [
+        (None, None, ["DATABASE_URL", "QDRANT_URL"]),
+        ("postgresql://postgres@/ysh?host=/tmp/pg", QDRANT, ["DATABASE_URL"]),  # a Unix socket
+        ("postgresql://postgres@127.0.0.1:5432/ysh", QDRANT, ["DATABASE_URL"]),
+        ("host=localhost dbname=ysh", QDRANT, ["DATABASE_URL"]),
+        (SERVER_DSN, None, ["QDRANT_URL"]),
+        (SERVER_DSN, QDRANT, []),
+    ],
+)
+def test_several_nodes_need_servers_every_node_reaches(
+    database_url: str | None, qdrant_url: str | None, needed: list[str]
+) -> None:
+    settings = Settings(database_url=database_url, qdrant_url=qdrant_url)
+    refusal = embedded_on_cluster(settings, nodes=3)
+    if not needed:
+        assert refusal is None
+        return
+    assert refusal is not None and refusal.startswith("this Ray cluster has 3 nodes")
+    for setting in ("DATABASE_URL", "QDRANT_URL"):
+        assert (setting in refusal) == (setting in needed)
+
+
+def test_one_node_runs_on_the_embedded_defaults() -> None:
+    assert embedded_on_cluster(Settings(), nodes=1) is None
+
+
+@pytest.fixture(scope="module")
+def two_nodes() -> Iterator[str]:
+    """A real Ray of two nodes on this machine (a head and a worker, as `ray up` makes), apart from the
+    session's Ray; its GCS address."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster.address
+    cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: str, tmp_path: Path) -> None:
+    env = {**os.environ, "RAY_ADDRESS": two_nodes, "DATA_DIR": str(tmp_path), "RAY_AUTH_MODE": "disabled"}
+    for name in ("DATABASE_URL", "QDRANT_URL"):
+        env.pop(name, None)
+    job = subprocess.run(
+        [sys.executable, "-m", "ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert job.returncode != 0
+    assert "this Ray cluster has 2 nodes" in job.stderr
+    assert "set DATABASE_URL" in job.stderr and "QDRANT_URL" in job.stderr
+    assert not (tmp_path / "postgres").exists()  # refused before the embedded Postgres started
