@@ -17,7 +17,7 @@ export RAY_USAGE_STATS_ENABLED := 0
 LLAMA_WHEELS ?= $(HOME)/.cache/ysh-platform/wheels
 LLAMA_CPP_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
-.PHONY: install run test test-fast lint bench eval loadtest sample clean
+.PHONY: install run test test-fast lint bench bench-scale eval loadtest sample clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,12 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED) $(FEEDS)/.complete
 	$(PY) -m scripts.bench --feeds $(FEEDS)
+
+## The catalog ETL, the embedding job, the index on disk and search at SIZES products (default 100000 and
+## 1000000, after the default sample as the baseline); STEPS="etl" to leave out embed and search, which take
+## hours at a million products on a CPU. Not in CI; feeds and data kept under ~/.cache/ysh-platform.
+bench-scale: $(INSTALLED)
+	$(PY) -m scripts.bench_scale --sizes $(or $(SIZES),100000 1000000) $(if $(STEPS),--steps $(STEPS))
 
 ## One JSON object: "search", catalog search's nDCG@10 and P@5 on catalog/eval/relevance.yaml over the sample
 ## feeds (dev and test apart; targets on test), and "ask", Hélio's retrieval hit rate at 5 and cited share on

@@ -40,6 +40,7 @@ from ray_jobs.runner import job_run
 JOB_NAME = "catalog_etl"
 REPORT_COLUMNS = ("read", "accepted", "rejected", *catalog_store.OFFER_OUTCOMES)
 LISTINGS_BATCH = 2_000  # parsed rows the driver takes from Ray Data at a time
+PARSED_BLOCK_BYTES = 8 * 1024 * 1024
 REJECTS_CHUNK = 1_000  # rejects kept per write
 
 
@@ -137,7 +138,11 @@ def parsed_feeds(feeds: list[DistributorFeed], store: ObjectStore) -> ray.data.D
         )
     ranked: list[dict[str, Any]] = [{**task, "rank": rank} for rank, task in enumerate(tasks)]
     parse = partial(parse_file, feeds={feed.name: feed for feed in feeds}, store=store)
-    return ray.data.from_items(ranked, override_num_blocks=len(ranked)).flat_map(parse)
+    dataset = ray.data.from_items(ranked, override_num_blocks=len(ranked)).flat_map(parse)
+    # A file's rows leave its task in blocks of at most this size, not as one block per file: the driver
+    # takes a block at a time, so its memory follows the block, not the largest feed file.
+    dataset.context.target_max_block_size = PARSED_BLOCK_BYTES
+    return dataset
 
 
 class FeedTally:

@@ -183,6 +183,13 @@ class EdgeVectorStore:
     def count(self, collection: str) -> int:
         return self._shard(collection).count(edge.CountRequest(exact=True))
 
+    def optimize(self, collection: str) -> bool:
+        """Build the HNSW graph of the points written so far; False when there was nothing to do. Not part
+        of the port and not called by the platform: Edge runs no optimizer of its own, and this call holds
+        the GIL throughout (≈40 s at 100k products here), so the owner actor would answer no search
+        meanwhile. `make bench-scale` measures what it changes; a Qdrant server indexes in the background."""
+        return bool(self._shard(collection).optimize())
+
     def close(self) -> None:
         for shard in self._shards.values():
             shard.flush()
