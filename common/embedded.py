@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.settings import PROJECT_ROOT, Settings
 
@@ -157,39 +158,50 @@ class EmbeddedOnCluster(RuntimeError):
 
 def refuse_embedded_on_cluster(settings: Settings) -> None:
     """EmbeddedOnCluster when the Ray this process is connected to has several nodes alive and `settings`
-    leave Postgres or the vector index on their embedded defaults (`embedded_on_cluster`)."""
+    leave Postgres or the vector index where not every node reaches them (`embedded_on_cluster`)."""
     import ray
 
-    refusal = embedded_on_cluster(settings, sum(1 for node in ray.nodes() if node["Alive"]))
+    alive = [node for node in ray.nodes() if node["Alive"]]
+    hosts = len({node["NodeManagerAddress"] for node in alive})
+    refusal = embedded_on_cluster(settings, nodes=len(alive), hosts=hosts)
     if refusal is not None:
         raise EmbeddedOnCluster(refusal)
 
 
-def embedded_on_cluster(settings: Settings, nodes: int) -> str | None:
-    """Why a Ray of `nodes` nodes must not run on `settings`, or None. The embedded Postgres and Qdrant Edge
-    keep their files on one node's disk: a job or replica on another node would start a second Postgres
-    or index of its own there, or fail to reach the first, and the cluster would hold two catalogs."""
+def embedded_on_cluster(settings: Settings, *, nodes: int, hosts: int) -> str | None:
+    """Why a Ray of `nodes` nodes on `hosts` machines must not run on `settings`, or None.
+
+    The embedded Postgres belongs to one data dir: a job whose driver lands elsewhere (another node, or
+    the working-dir copy `ray job submit` makes) would start a Postgres of its own, and the cluster would
+    hold two catalogs. Qdrant Edge is served by one owner actor pinned to the head, which every node
+    reaches through Ray; across several hosts its files would sit on the head's disk alone. A server on a
+    Unix socket or the loopback address serves nodes that all run on its machine (a simulated cluster),
+    not several hosts."""
     if nodes <= 1:
         return None
     needed = []
-    if settings.database_url is None or _on_one_node(settings.database_url):
-        needed.append("DATABASE_URL (a Postgres server every node reaches by host name)")
-    if settings.qdrant_url is None:
-        needed.append("QDRANT_URL (a Qdrant server)")
+    if settings.database_url is None or (hosts > 1 and _this_host_only(_dsn_host(settings.database_url))):
+        needed.append("DATABASE_URL (a Postgres server every node reaches)")
+    qdrant_host = urlsplit(settings.qdrant_url).hostname if settings.qdrant_url else None
+    if hosts > 1 and _this_host_only(qdrant_host):
+        needed.append("QDRANT_URL (a Qdrant server every node reaches)")
     if not needed:
         return None
     return (
-        f"this Ray cluster has {nodes} nodes, and the embedded Postgres and Qdrant Edge keep their files on "
-        f"one node's disk; set {' and '.join(needed)} in the environment of every node (README, Running "
-        "on a cluster)"
+        f"this Ray cluster has {nodes} nodes on {hosts} host(s), and the embedded Postgres and Qdrant Edge "
+        f"keep their files on one node's disk; set {' and '.join(needed)} in the environment of every node "
+        "(README, Running on a cluster)"
     )
 
 
-def _on_one_node(dsn: str) -> bool:
-    """A DSN only the node it was written on reaches: a Unix socket or the loopback address."""
+def _dsn_host(dsn: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
 
-    host = str(conninfo_to_dict(dsn).get("host") or "")
+    return str(conninfo_to_dict(dsn).get("host") or "")
+
+
+def _this_host_only(host: str | None) -> bool:
+    """A Unix socket (no host, or a directory) or the loopback address."""
     return not host or host.startswith("/") or host in {"localhost", "127.0.0.1", "::1"}
 
 

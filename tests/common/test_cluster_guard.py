@@ -1,4 +1,4 @@
-"""A Ray of several nodes is refused on the embedded defaults, whose files live on one node's disk: the
+"""A Ray of several nodes is refused where its nodes would not share one Postgres and one vector index: the
 message says which settings to give, and nothing has started."""
 
 from __future__ import annotations
@@ -26,24 +26,34 @@ QDRANT = "http://qdrant.internal:6333"
         ("postgresql://postgres@127.0.0.1:5432/ysh", QDRANT, ["DATABASE_URL"]),
         ("host=localhost dbname=ysh", QDRANT, ["DATABASE_URL"]),
         (SERVER_DSN, None, ["QDRANT_URL"]),
+        (SERVER_DSN, "http://localhost:6333", ["QDRANT_URL"]),
         (SERVER_DSN, QDRANT, []),
     ],
 )
-def test_several_nodes_need_servers_every_node_reaches(
+def test_nodes_on_several_hosts_need_servers_every_node_reaches(
     database_url: str | None, qdrant_url: str | None, needed: list[str]
 ) -> None:
     settings = Settings(database_url=database_url, qdrant_url=qdrant_url)
-    refusal = embedded_on_cluster(settings, nodes=3)
+    refusal = embedded_on_cluster(settings, nodes=3, hosts=2)
     if not needed:
         assert refusal is None
         return
-    assert refusal is not None and refusal.startswith("this Ray cluster has 3 nodes")
+    assert refusal is not None and refusal.startswith("this Ray cluster has 3 nodes on 2 host(s)")
     for setting in ("DATABASE_URL", "QDRANT_URL"):
         assert (setting in refusal) == (setting in needed)
 
 
+def test_nodes_on_one_host_share_its_servers_and_the_index_owner_but_not_an_embedded_postgres() -> None:
+    """A cluster simulated on one machine: a Postgres on the loopback address or a Unix socket serves every
+    node, and so does the Edge index's owner actor; a job left to start a Postgres of its own is refused."""
+    socket_dsn = "postgresql://postgres@/ysh?host=/tmp/pg"
+    assert embedded_on_cluster(Settings(database_url=socket_dsn), nodes=2, hosts=1) is None
+    refusal = embedded_on_cluster(Settings(), nodes=2, hosts=1)
+    assert refusal is not None and "DATABASE_URL" in refusal and "QDRANT_URL" not in refusal
+
+
 def test_one_node_runs_on_the_embedded_defaults() -> None:
-    assert embedded_on_cluster(Settings(), nodes=1) is None
+    assert embedded_on_cluster(Settings(), nodes=1, hosts=1) is None
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +83,6 @@ def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: 
         timeout=120,
     )
     assert job.returncode != 0
-    assert "this Ray cluster has 2 nodes" in job.stderr
-    assert "set DATABASE_URL" in job.stderr and "QDRANT_URL" in job.stderr
+    assert "this Ray cluster has 2 nodes on 1 host(s)" in job.stderr
+    assert "set DATABASE_URL" in job.stderr
     assert not (tmp_path / "postgres").exists()  # refused before the embedded Postgres started
