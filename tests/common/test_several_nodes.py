@@ -1,5 +1,6 @@
-"""A Ray of several nodes is refused where its nodes would not share one Postgres and one vector index: the
-message says which settings to give, and nothing has started."""
+"""A Ray of several nodes: refused where its nodes would not share one Postgres and one vector index (the
+message says which settings to give, and nothing has started); with the database's address given, the
+catalog ETL runs its parse tasks on a node other than its driver's."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from common import postgres
 from common.embedded import embedded_on_cluster
 from common.settings import PROJECT_ROOT, Settings
+from samples.feeds import write_sample
+from tests.conftest import new_database
 
 SERVER_DSN = "postgresql://ysh:secret@db.internal:5432/ysh"
 QDRANT = "http://qdrant.internal:6333"
@@ -58,8 +62,8 @@ def test_one_node_runs_on_the_embedded_defaults() -> None:
 
 @pytest.fixture(scope="module")
 def two_nodes() -> Iterator[str]:
-    """A real Ray of two nodes on this machine (a head and a worker, as `ray up` makes), apart from the
-    session's Ray; its GCS address."""
+    """A real Ray of two nodes on this machine, apart from the session's Ray: a head that offers no CPU
+    and a worker, as cluster.yaml plans them. Its GCS address."""
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
@@ -69,20 +73,45 @@ def two_nodes() -> Iterator[str]:
     cluster.shutdown()
 
 
-@pytest.mark.slow
-def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: str, tmp_path: Path) -> None:
-    env = {**os.environ, "RAY_ADDRESS": two_nodes, "DATA_DIR": str(tmp_path), "RAY_AUTH_MODE": "disabled"}
+def catalog_etl_on(
+    address: str, data_dir: Path, feeds: Path, database_url: str | None
+) -> subprocess.CompletedProcess[str]:
+    """The catalog ETL as `ray job submit` runs it against the cluster at `address`."""
+    env = {**os.environ, "RAY_ADDRESS": address, "DATA_DIR": str(data_dir), "RAY_AUTH_MODE": "disabled"}
     for name in ("DATABASE_URL", "QDRANT_URL"):
         env.pop(name, None)
-    job = subprocess.run(
-        [sys.executable, "-m", "ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")],
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "ray_jobs.catalog_etl", "--source", str(feeds)],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
+
+
+@pytest.mark.slow
+def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: str, tmp_path: Path) -> None:
+    job = catalog_etl_on(two_nodes, tmp_path, tmp_path / "feeds", database_url=None)
     assert job.returncode != 0
     assert "this Ray cluster has 2 nodes on 1 host(s)" in job.stderr
     assert "set DATABASE_URL" in job.stderr
     assert not (tmp_path / "postgres").exists()  # refused before the embedded Postgres started
+
+
+@pytest.mark.slow
+def test_the_catalog_etl_runs_across_two_nodes_with_the_database_address(
+    two_nodes: str, settings: Settings, tmp_path: Path
+) -> None:
+    """The head offers no CPU, so every parse task runs on the worker node; the driver writes the catalog
+    to the Postgres its DATABASE_URL names."""
+    manifest = write_sample(tmp_path / "feeds", products=300)
+    dsn = new_database(settings)
+    job = catalog_etl_on(two_nodes, tmp_path / "data", tmp_path / "feeds", database_url=dsn)
+    assert job.returncode == 0, job.stderr[-2000:]
+    with postgres.connect(dsn) as conn:
+        [row] = conn.execute("SELECT count(*) AS products FROM products").fetchall()
+    assert 0 < row["products"] <= manifest.products
+    assert not (tmp_path / "data" / "postgres").exists()  # no Postgres of its own
