@@ -1,6 +1,6 @@
 """A Ray of several nodes: refused where its nodes would not share one Postgres and one vector index (the
 message says which settings to give, and nothing has started); with the database's address given, the
-catalog ETL runs its parse tasks on a node other than its driver's."""
+catalog ETL and the embedding job run their tasks and actors on a node other than their driver's."""
 
 from __future__ import annotations
 
@@ -67,23 +67,23 @@ def two_nodes() -> Iterator[str]:
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
-    cluster.add_node(num_cpus=1)
+    cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     yield cluster.address
     cluster.shutdown()
 
 
-def catalog_etl_on(
-    address: str, data_dir: Path, feeds: Path, database_url: str | None
+def job_on(
+    address: str, job: list[str], data_dir: Path, database_url: str | None
 ) -> subprocess.CompletedProcess[str]:
-    """The catalog ETL as `ray job submit` runs it against the cluster at `address`."""
+    """`python -m <job>` as `ray job submit` runs it against the cluster at `address`."""
     env = {**os.environ, "RAY_ADDRESS": address, "DATA_DIR": str(data_dir), "RAY_AUTH_MODE": "disabled"}
     for name in ("DATABASE_URL", "QDRANT_URL"):
         env.pop(name, None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "-m", "ray_jobs.catalog_etl", "--source", str(feeds)],
+        [sys.executable, "-m", *job],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -94,7 +94,8 @@ def catalog_etl_on(
 
 @pytest.mark.slow
 def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: str, tmp_path: Path) -> None:
-    job = catalog_etl_on(two_nodes, tmp_path, tmp_path / "feeds", database_url=None)
+    etl = ["ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")]
+    job = job_on(two_nodes, etl, tmp_path, database_url=None)
     assert job.returncode != 0
     assert "this Ray cluster has 2 nodes on 1 host(s)" in job.stderr
     assert "set DATABASE_URL" in job.stderr
@@ -102,16 +103,21 @@ def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: 
 
 
 @pytest.mark.slow
-def test_the_catalog_etl_runs_across_two_nodes_with_the_database_address(
+def test_the_catalog_etl_and_the_embedding_job_run_across_two_nodes(
     two_nodes: str, settings: Settings, tmp_path: Path
 ) -> None:
-    """The head offers no CPU, so every parse task runs on the worker node; the driver writes the catalog
-    to the Postgres its DATABASE_URL names."""
+    """The head offers no CPU, so every parse task and embedding actor runs on the worker node, while the
+    vector index's owner (no CPU) is pinned to the head: the ETL writes the catalog to the Postgres its
+    DATABASE_URL names, and the embedding job indexes every product of it through the owner."""
     manifest = write_sample(tmp_path / "feeds", products=300)
     dsn = new_database(settings)
-    job = catalog_etl_on(two_nodes, tmp_path / "data", tmp_path / "feeds", database_url=dsn)
-    assert job.returncode == 0, job.stderr[-2000:]
+    data = tmp_path / "data"
+    etl = job_on(two_nodes, ["ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")], data, dsn)
+    assert etl.returncode == 0, etl.stderr[-2000:]
     with postgres.connect(dsn) as conn:
         [row] = conn.execute("SELECT count(*) AS products FROM products").fetchall()
     assert 0 < row["products"] <= manifest.products
-    assert not (tmp_path / "data" / "postgres").exists()  # no Postgres of its own
+    assert not (data / "postgres").exists()  # no Postgres of its own
+    embed = job_on(two_nodes, ["ray_jobs.embed_catalog"], data, dsn)
+    assert embed.returncode == 0, embed.stderr[-2000:]
+    assert f"embedded: {row['products']}," in embed.stderr
