@@ -43,7 +43,7 @@ the vector index, the query embedder or (for the solar endpoints) the catalog da
 """
 
 
-def in_worker_thread(recommender: KitRecommender) -> RecommendKits:
+def _in_worker_thread(recommender: KitRecommender) -> RecommendKits:
     """Recommendations composed in this process (`kit_composer.placement: router`)."""
 
     async def recommend_kits(request: RecommendRequest) -> RecommendResponse:
@@ -73,7 +73,7 @@ def create_search_api(
     app.state.catalog_search = catalog_search
     app.state.health_check = health_check
     app.state.kit_recommender = kit_recommender
-    app.state.recommend_kits = recommend_kits or (kit_recommender and in_worker_thread(kit_recommender))
+    app.state.recommend_kits = recommend_kits or (kit_recommender and _in_worker_thread(kit_recommender))
     app.state.assistant = assistant
     app.state.admin = admin
     app.state.homologacao = homologacao

@@ -45,7 +45,7 @@ def build_search_app(config: SearchAppConfig, settings: Settings) -> Application
     kit_composer = (
         _deployment(KitComposer, "KitComposer", config.kit_composer).bind(config.router, public)
         if config.kit_composer.placement == "deployment"
-        else None  # each router replica composes in its worker threads (HelioRouter.recommend_kits)
+        else None  # each router replica composes in its worker threads (create_search_api)
     )
     router = _deployment(serve.ingress()(HelioRouter), "HelioRouter", config.router)
     return router.bind(embedder, chat_model, kit_composer, config, public)

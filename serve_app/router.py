@@ -15,14 +15,13 @@ from common.embedded import refuse_embedded_on_cluster
 from common.resources import Resources
 from common.settings import Settings
 from kernel.schemas import CATALOG_COLLECTION, PRICING_COLLECTION
-from serve_app.api import create_search_api, in_worker_thread
+from serve_app.api import create_search_api
 from serve_app.config import SearchAppConfig
 from serve_app.embedder import QueryEmbedder, load_query_embedder
 from serve_app.handles import call_deployment
 from serve_app.kits import build_kit_recommender
 from serve_app.llm import build_router_chain
 from serve_app.routes.admin import AdminService, trigger_through_scheduler
-from serve_app.routes.recommend import RecommendKits
 from services.ask import build_assistant
 from services.health import Freshness, HealthCheck
 from services.homologacao import HomologacaoService, ProductCatalog
@@ -99,9 +98,6 @@ class HelioRouter:
         # The homologação checks read the same catalog load, keeping the specs the recommender drops.
         product_catalog = ProductCatalog()
         self.kit_recommender = build_kit_recommender(resources, options, product_catalog)
-        self.recommend_kits: RecommendKits = (  # /recommend, where `kit_composer.placement` says
-            in_worker_thread(self.kit_recommender) if kit_composer is None else self._compose_in_deployment
-        )
         ask = config.ask
         chain = build_router_chain(config.chat, settings, chat_model)
         self.assistant = build_assistant(
@@ -162,7 +158,8 @@ class HelioRouter:
             self.catalog_search,
             self.health_check,
             kit_recommender=self.kit_recommender,
-            recommend_kits=self.recommend_kits,
+            # placement "router": create_search_api composes with kit_recommender in a worker thread
+            recommend_kits=None if self._kit_composer is None else self._compose_in_deployment,
             assistant=self.assistant,
             limits=self._limits,
             api_keys=self._api_keys,
