@@ -34,6 +34,12 @@ class AutoscalingOptions(StrictModel):
     target_ongoing_requests: float = Field(
         default=2.0, gt=0, description="Requests in flight per replica that the autoscaler aims for."
     )
+    downscale_delay_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long the load must stay low before a replica goes: how long an idle GPU replica, and"
+        " the node it holds, are paid for after the last request.",
+    )
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> AutoscalingOptions:
@@ -51,6 +57,11 @@ class ActorOptions(StrictModel):
     )
     accelerator_type: str | None = Field(
         default=None, description="GPU model the replica must land on (Ray's names: L4, A10G, H100…)."
+    )
+    resources: dict[str, float] | None = Field(
+        default=None,
+        description="Custom resources the replica's node must offer: cluster.yaml's `cpu_node` keeps CPU"
+        " replicas off the GPU nodes, which Serve's spreading would otherwise fill and keep from going idle.",
     )
 
 

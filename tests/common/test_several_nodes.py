@@ -4,9 +4,6 @@ catalog ETL and the embedding job run their tasks and actors on a node other tha
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +11,10 @@ import pytest
 
 from common import postgres
 from common.embedded import embedded_on_cluster
-from common.settings import PROJECT_ROOT, Settings
+from common.settings import Settings
 from samples.feeds import write_sample
 from tests.conftest import new_database
+from tests.simulated_cluster import run_job, simulated_cluster
 
 SERVER_DSN = "postgresql://ysh:secret@db.internal:5432/ysh"
 QDRANT = "http://qdrant.internal:6333"
@@ -61,41 +59,17 @@ def test_one_node_runs_on_the_embedded_defaults() -> None:
 
 
 @pytest.fixture(scope="module")
-def two_nodes() -> Iterator[str]:
+def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Ray of two nodes on this machine, apart from the session's Ray: a head that offers no CPU
     and a worker, as cluster.yaml plans them. Its GCS address."""
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
-    cluster.add_node(num_cpus=2)
-    cluster.wait_for_nodes()
-    yield cluster.address
-    cluster.shutdown()
-
-
-def job_on(
-    address: str, job: list[str], data_dir: Path, database_url: str | None
-) -> subprocess.CompletedProcess[str]:
-    """`python -m <job>` as `ray job submit` runs it against the cluster at `address`."""
-    env = {**os.environ, "RAY_ADDRESS": address, "DATA_DIR": str(data_dir), "RAY_AUTH_MODE": "disabled"}
-    for name in ("DATABASE_URL", "QDRANT_URL"):
-        env.pop(name, None)
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", *job],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    with simulated_cluster(tmp_path_factory.mktemp("two_nodes"), worker_cpus=(2,)) as cluster:
+        yield cluster.address
 
 
 @pytest.mark.slow
 def test_a_job_submitted_to_several_nodes_on_the_defaults_is_refused(two_nodes: str, tmp_path: Path) -> None:
     etl = ["ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")]
-    job = job_on(two_nodes, etl, tmp_path, database_url=None)
+    job = run_job(two_nodes, etl, tmp_path, database_url=None)
     assert job.returncode != 0
     assert "this Ray cluster has 2 nodes on 1 host(s)" in job.stderr
     assert "set DATABASE_URL" in job.stderr
@@ -112,12 +86,12 @@ def test_the_catalog_etl_and_the_embedding_job_run_across_two_nodes(
     manifest = write_sample(tmp_path / "feeds", products=300)
     dsn = new_database(settings)
     data = tmp_path / "data"
-    etl = job_on(two_nodes, ["ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")], data, dsn)
+    etl = run_job(two_nodes, ["ray_jobs.catalog_etl", "--source", str(tmp_path / "feeds")], data, dsn)
     assert etl.returncode == 0, etl.stderr[-2000:]
     with postgres.connect(dsn) as conn:
         [row] = conn.execute("SELECT count(*) AS products FROM products").fetchall()
     assert 0 < row["products"] <= manifest.products
     assert not (data / "postgres").exists()  # no Postgres of its own
-    embed = job_on(two_nodes, ["ray_jobs.embed_catalog"], data, dsn)
+    embed = run_job(two_nodes, ["ray_jobs.embed_catalog"], data, dsn)
     assert embed.returncode == 0, embed.stderr[-2000:]
     assert f"embedded: {row['products']}," in embed.stderr

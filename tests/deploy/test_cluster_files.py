@@ -60,6 +60,33 @@ def test_the_resource_plan_leaves_the_jobs_half_the_always_on_cpus() -> None:
     assert config.query_embedder.ray_actor_options.accelerator_type is not None
 
 
+def test_the_cpu_replicas_cannot_land_on_a_gpu_node() -> None:
+    """Serve spreads replicas over every node with room: the router and the kit composers ask for a resource
+    that only CPU node types offer, so no GPU node holds one and an idle GPU node can go."""
+    config = SearchAppConfig.from_yaml(DEFAULT_SERVE_CONFIG.parent / "gpu.yaml")
+    for deployment in (config.router, config.kit_composer):
+        wanted = deployment.ray_actor_options.resources or {}
+        hosts = [node for node in NODE_TYPES.values() if wanted.keys() <= node["resources"].keys()]
+        assert wanted and hosts and not any(node["resources"].get("GPU") for node in hosts)
+
+
+def test_the_simulated_cluster_is_cluster_yaml() -> None:
+    """tests/common/test_autoscaling.py runs the autoscaler on node types derived from this file: the same
+    head, types, resources and minimums; only the maximum per type is cut to what this machine holds."""
+    from tests.simulated_cluster import SIMULATED_HEAD_TYPE, autoscaling_config
+
+    simulated = autoscaling_config(CLUSTER, "127.0.0.1:6379", idle_timeout_minutes=0.1)
+    types = simulated["available_node_types"]
+    head = CLUSTER["head_node_type"]
+    assert types.pop(SIMULATED_HEAD_TYPE)["resources"] == NODE_TYPES[head]["resources"]
+    assert types.keys() == NODE_TYPES.keys() - {head}
+    for name, node in types.items():
+        assert node["resources"] == NODE_TYPES[name]["resources"]
+        assert node["min_workers"] == NODE_TYPES[name]["min_workers"]
+        assert 1 <= node["max_workers"] <= NODE_TYPES[name]["max_workers"]
+    assert simulated["upscaling_speed"] == CLUSTER["upscaling_speed"]
+
+
 @pytest.mark.parametrize(
     ("what", "pattern"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -59,3 +60,17 @@ def test_cluster_head_runs_no_work_and_gpu_workers_scale_from_zero() -> None:
     for job in jobs:
         spec = job["spec"].get("jobTemplate", job["spec"])
         assert spec["clusterSelector"] == {"ray.io/cluster": cluster["metadata"]["name"]}
+
+
+def test_cluster_gcs_survives_a_head_restart_and_cpu_replicas_stay_off_gpu_nodes() -> None:
+    [cluster] = [doc for doc in manifests() if doc["kind"] == "RayCluster"]
+    fault_tolerance = cluster["spec"]["gcsFaultToleranceOptions"]
+    assert fault_tolerance["redisAddress"] and fault_tolerance["externalStorageNamespace"]
+    assert "secretKeyRef" in fault_tolerance["redisPassword"]["valueFrom"]  # never the password itself
+    groups = {group["groupName"]: group for group in cluster["spec"]["workerGroupSpecs"]}
+    offering = [
+        name
+        for name, group in groups.items()
+        if "cpu_node" in json.loads(json.loads(group["rayStartParams"].get("resources", '"{}"')))
+    ]
+    assert offering == ["cpu"] and "nvidia.com/gpu" not in str(groups["cpu"]["template"])

@@ -67,7 +67,12 @@ def test_deployment_options_fixed_or_autoscaled() -> None:
         {
             "router": {"num_replicas": 2, "ray_actor_options": {"num_cpus": 0.25}},
             "query_embedder": {
-                "autoscaling_config": {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 8},
+                "autoscaling_config": {
+                    "min_replicas": 0,
+                    "max_replicas": 4,
+                    "target_ongoing_requests": 8,
+                    "downscale_delay_s": 30,
+                },
                 "ray_actor_options": {"num_gpus": 0.5},
             },
         }
@@ -80,9 +85,10 @@ def test_deployment_options_fixed_or_autoscaled() -> None:
     embedder = config.query_embedder.serve_options()
     assert "num_replicas" not in embedder
     assert embedder["autoscaling_config"] == {
-        "min_replicas": 1,
+        "min_replicas": 0,
         "max_replicas": 4,
         "target_ongoing_requests": 8,
+        "downscale_delay_s": 30,
     }
     assert embedder["ray_actor_options"] == {"num_cpus": 1.0, "num_gpus": 0.5}
 
