@@ -71,6 +71,27 @@ test: lint
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m "not e2e"
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m e2e
 
+## The GPU checks, apart from the CPU suite, on a machine with an NVIDIA GPU: a virtualenv of their own
+## (.venv-gpu) with the gpu extra at its lock (constraints-gpu.txt: vLLM and its CUDA torch) and pytest at
+## constraints.txt's pin, then tests/gpu/: MiniLM on CUDA (vectors equal to the CPU's, texts/s) and vLLM
+## through ray.serve.llm (answers, streaming, the keyed ingress, first-token time and tokens/s). GPU_MODEL is
+## a small instruct model in Hugging Face format: a local folder, or an id already in the Hugging Face cache
+## (nothing downloads here). Without a GPU it says so and does nothing.
+GPU_VENV ?= .venv-gpu
+GPU_MODEL ?= Qwen/Qwen2.5-0.5B-Instruct
+PYTEST_VERSION := $(shell sed -n 's/^pytest==//p' constraints.txt)
+.PHONY: test-gpu
+test-gpu:
+	@if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then \
+	  echo "make test-gpu: no NVIDIA GPU on this machine (nvidia-smi lists none), so nothing to run: tests/gpu/ needs one. The CPU suite is make test."; \
+	  exit 0; \
+	fi; \
+	set -e; \
+	test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_VENV); \
+	$(GPU_VENV)/bin/python -m pip install -q --upgrade pip; \
+	$(GPU_VENV)/bin/python -m pip install -q -c constraints-gpu.txt -e '.[gpu]' pytest==$(PYTEST_VERSION); \
+	HELIO_VLLM_TEST_MODEL=$(GPU_MODEL) $(GPU_VENV)/bin/python -m pytest -p no:cacheprovider -m gpu -s tests/gpu
+
 ## Unit tests only, for the edit-test loop (≈30 s here): no Ray, Postgres, S3, Kafka or model weights. A
 ## test using a service fixture is marked slow (tests/conftest.py); one that starts a service otherwise fails.
 test-fast: $(INSTALLED)

@@ -3,6 +3,7 @@ actor pool with the GPU profile (`ray_jobs/configs/embed-gpu.yaml`). Skipped wit
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,22 @@ def test_minilm_on_cuda_matches_cpu(cpu_vectors: np.ndarray) -> None:
     vectors = embedder.embed(TEXTS)
     assert vectors.shape == cpu_vectors.shape
     np.testing.assert_allclose(vectors, cpu_vectors, atol=TOLERANCE)
+
+
+def test_gpu_embedding_throughput(cpu_vectors: np.ndarray) -> None:
+    """Product texts per second on the GPU at the profile's batch size, printed (`make test-gpu`), not held
+    to a number; the vectors of the measured run are checked against the CPU's."""
+    embedder = SentenceTransformerEmbedder(GPU_PROFILE.embedder)
+    texts = [f"{text} #{i}" for i in range(1000) for text in TEXTS]
+    embedder.embed(texts[: GPU_PROFILE.embedder.batch_size])  # CUDA kernels load on the first batch
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    rate = len(texts) / (time.perf_counter() - started)
+    assert vectors.shape == (len(texts), cpu_vectors.shape[1])
+    print(
+        f"\nMiniLM on {torch.cuda.get_device_name()}: {rate:,.0f} texts/s"
+        f" (batch {GPU_PROFILE.embedder.batch_size})"
+    )
 
 
 @pytest.mark.slow

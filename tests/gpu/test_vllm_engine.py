@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +110,38 @@ def test_the_model_app_refuses_callers_without_the_key(vllm_app: VLLMConfig) -> 
     assert httpx.post(url, json=body, timeout=60).status_code == 401
     wrong = {"Authorization": "Bearer guess"}
     assert httpx.post(url, json=body, headers=wrong, timeout=60).status_code == 401
+
+
+def test_first_token_time_and_tokens_per_second(vllm_app: VLLMConfig) -> None:
+    """Measured through ray.serve.llm as the router reaches it, and printed (`make test-gpu`), not held to a
+    number: a timed test fails on a busy machine, not on slow code. What is asserted is that every stream
+    produced text and every answer counted its tokens."""
+    request = REQUEST.model_copy(update={"max_tokens": 256})
+
+    async def scenario() -> tuple[list[float], list[float]]:
+        engine = OpenAICompatibleEngine(vllm_app.client_config(LLM_KEY))
+        firsts: list[float] = []
+        rates: list[float] = []
+        try:
+            await engine.generate(request)  # the first request after loading warms the engine up
+            for _ in range(5):
+                started = time.perf_counter()
+                first = 0.0
+                async for delta in engine.stream(request):
+                    if delta and not first:
+                        first = time.perf_counter() - started
+                firsts.append(first)
+                started = time.perf_counter()
+                result = await engine.generate(request)
+                rates.append(result.completion_tokens / (time.perf_counter() - started))
+        finally:
+            await engine.aclose()
+        return firsts, rates
+
+    firsts, rates = asyncio.run(scenario())
+    assert all(first > 0 for first in firsts) and all(rate > 0 for rate in rates)
+    print(
+        f"\nvLLM {TEST_MODEL} through ray.serve.llm:"
+        f" first token p50 {statistics.median(firsts) * 1000:.0f} ms"
+        f" (max {max(firsts) * 1000:.0f}), {statistics.median(rates):.0f} tokens/s for one request"
+    )
