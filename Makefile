@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+STOREFRONT_INSTALLED := storefront/node_modules/.installed
 FEEDS ?= sample_feeds
 DATA ?= .data
 SEED ?= 42
@@ -67,7 +68,7 @@ run: $(INSTALLED) $(FEEDS)/.complete
 
 ## The end-to-end test runs apart: its stack starts a local Ray of its own, whose dashboard agent cannot
 ## bind its fixed port (52365) while the suite's Ray holds it.
-test: lint
+test: lint $(STOREFRONT_INSTALLED)
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m "not e2e"
 	$(PY) -m pytest -p no:cacheprovider --timeout=900 -m e2e
 
@@ -91,6 +92,15 @@ test-gpu:
 	$(GPU_VENV)/bin/python -m pip install -q --upgrade pip; \
 	$(GPU_VENV)/bin/python -m pip install -q -c constraints-gpu.txt -e '.[gpu]' pytest==$(PYTEST_VERSION); \
 	HELIO_VLLM_TEST_MODEL=$(GPU_MODEL) $(GPU_VENV)/bin/python -m pytest -p no:cacheprovider -m gpu -s tests/gpu
+
+## The storefront's Medusa server (storefront/): its npm packages at the lock's versions, once per lock
+## (≈1.5 min and ≈680 MB the first time; npm keeps its download cache). Without npm the storefront tests skip.
+$(STOREFRONT_INSTALLED): storefront/package.json storefront/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix storefront --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "note: npm not found: the storefront (Medusa) tests will skip; install Node.js 20+ to run them"; \
+	fi
 
 ## Unit tests only, for the edit-test loop (≈30 s here): no Ray, Postgres, S3, Kafka or model weights. A
 ## test using a service fixture is marked slow (tests/conftest.py); one that starts a service otherwise fails.

@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     )
     erp_token: SecretStr | None = Field(default=None, description="Bearer token for the ERP API.")
     erp_timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout towards the ERP.")
+    medusa_url: str | None = Field(
+        default=None,
+        description="Base URL of the storefront's Medusa server; unset leaves the storefront jobs idle.",
+    )
+    medusa_admin_email: str | None = Field(
+        default=None, description="The Medusa admin user the storefront jobs sign in as."
+    )
+    medusa_admin_password: SecretStr | None = Field(default=None, description="… and its password.")
+    medusa_timeout_s: float = Field(default=30.0, gt=0, description="Per-request timeout towards Medusa.")
     job_submission_id: str | None = Field(
         default=None,
         description="Set by the scheduler in a submitted run's environment; recorded with the job's run.",

@@ -53,12 +53,14 @@ def test_shipped_schedules_are_the_design_defaults_in_sao_paulo_time() -> None:
         "knowledge_bases": "07:00",
         "tariffs": "09:00",
         "erp_sync": "03:30",
+        "storefront_publish": "03:15",
     }
 
 
 def test_shipped_dependencies_are_declared_not_timed() -> None:
     config = SchedulerConfig.from_yaml(PROJECT_ROOT / "ray_jobs" / "schedules.yaml")
-    assert config.downstream("catalog") == ["embed_catalog"]  # the ETL, then its embeddings
+    # The ETL, then its embeddings, and the storefront's copy of what changed.
+    assert config.downstream("catalog") == ["embed_catalog", "storefront_publish"]
     assert config.downstream("embed_catalog") == ["knowledge_bases"]  # pricing passages reuse vectors
     assert config.downstream("erp_sync") == ["homologacao_ai"]
     assert (config.jobs["catalog"].watch, config.jobs["knowledge_bases"].watch) == ("feeds_uri", "docs_uri")
