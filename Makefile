@@ -18,7 +18,7 @@ export RAY_USAGE_STATS_ENABLED := 0
 LLAMA_WHEELS ?= $(HOME)/.cache/ysh-platform/wheels
 LLAMA_CPP_VERSION := $(shell sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 
-.PHONY: install run test test-fast lint bench bench-scale eval loadtest sample clean
+.PHONY: install run run-storefront test test-fast lint bench bench-scale eval loadtest sample clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ sample: $(FEEDS)/.complete
 ## Embedded Postgres, local Ray and the Qdrant Edge index; catalog ETL, embedding, then the API.
 run: $(INSTALLED) $(FEEDS)/.complete
 	HOST=$(HOST) PORT=$(PORT) FEEDS_URI=$(FEEDS) $(PY) -m ray_jobs.local_stack
+
+## The storefront to browse: a local Medusa (storefront/) on 127.0.0.1:$(MEDUSA_PORT) with the catalog published
+## (loaded first when it is empty); prints the Store API's URL and publishable key; Ctrl-C stops it.
+MEDUSA_PORT ?= 9000
+run-storefront: $(INSTALLED) $(FEEDS)/.complete $(STOREFRONT_INSTALLED)
+	MEDUSA_PORT=$(MEDUSA_PORT) FEEDS_URI=$(FEEDS) $(PY) -m ray_jobs.storefront_local
 
 ## The end-to-end test runs apart: its stack starts a local Ray of its own, whose dashboard agent cannot
 ## bind its fixed port (52365) while the suite's Ray holds it.

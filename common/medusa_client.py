@@ -246,6 +246,19 @@ class MedusaAdmin:
             update = [{"id": product_id, "status": "draft"} for product_id in product_ids]
             self.request("POST", "/admin/products/batch", json={"update": update})
 
+    def stock_levels(self, inventory_item_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """The (inventory item, stock location) pairs that have a level."""
+        pairs: set[tuple[str, str]] = set()
+        for start in range(0, len(inventory_item_ids), 100):
+            chunk = list(inventory_item_ids[start : start + 100])
+            items = self._listing(
+                "/admin/inventory-items", "inventory_items", id=chunk, fields="id,*location_levels"
+            )
+            pairs |= {
+                (item["id"], level["location_id"]) for item in items for level in item["location_levels"]
+            }
+        return pairs
+
     def set_stock(self, levels: Sequence[tuple[str, str, int]], *, new: bool) -> None:
         """(inventory item, stock location, quantity) each: levels made (`new`) or changed."""
         if levels:

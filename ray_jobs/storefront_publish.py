@@ -53,6 +53,12 @@ class PublishReport(BaseModel):
     def counts(self) -> dict[str, int]:
         return self.model_dump(include={"created", "updated", "unpublished", "unchanged", "rejected"})
 
+    def summary(self) -> str:
+        return (
+            f"storefront: {self.created} created, {self.updated} updated, {self.unpublished} unpublished,"
+            f" {self.unchanged} unchanged, {self.rejected} refused by Medusa (storefront_rejects)"
+        )
+
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.unpublished)
@@ -95,12 +101,12 @@ def _publish(job: JobRun, medusa: MedusaAdmin, batch_size: int) -> PublishReport
     ]
     gone = [p for product_id, p in published.items() if p.status == "published" and product_id not in on_sale]
     report.unchanged = len(on_sale) - len(fresh) - len(changed)
-    if not (fresh or changed or gone):
-        say(f"storefront up to date: {report.unchanged} products published, nothing to send")
-        return report
     with step("store setup"):
         setup = medusa.store_setup(v.distributor for sp in on_sale.values() for v in sp.variants)
     report.store_api_key = setup.publishable_key
+    if not (fresh or changed or gone):
+        say(f"storefront up to date: {report.unchanged} products published, nothing to send")
+        return report
     rejects = Rejects(job, report)
     with step(f"publish {len(fresh)} new products"):
         for start in range(0, len(fresh), batch_size):
@@ -121,7 +127,9 @@ def _publish(job: JobRun, medusa: MedusaAdmin, batch_size: int) -> PublishReport
                 rejects.add(sp, refused)
                 rejects.flush()
                 continue
-            _stock(medusa, sp, setup, after, known=current)
+            levels = StockLevels(setup)
+            levels.add(sp, after, known=current)
+            levels.send(medusa)
             storefront_store.record_published(conn, [_published(sp, after)], run_id=job.id)
             conn.commit()
             report.updated += 1
@@ -162,50 +170,74 @@ def _create(
     medusa: MedusaAdmin, batch: Sequence[StorefrontProduct], setup: StoreSetup, rejects: Rejects
 ) -> list[Published]:
     """Creates a batch (adopting products an interrupted run created), one by one when Medusa refuses
-    the batch, so that only the product it refuses is left out."""
+    the batch, so that only the product it refuses is left out; then their stock, in one call."""
     existing = medusa.products(handles=[sp.handle for sp in batch])
-    adopted = [sp for sp in batch if sp.handle in existing]
     new = [sp for sp in batch if sp.handle not in existing]
+    levels = StockLevels(setup)
     recorded = []
-    for sp in adopted:
-        after = medusa.update_product(sp, existing[sp.handle], setup)
-        _stock(medusa, sp, setup, after, known=existing[sp.handle])
-        recorded.append(_published(sp, after))
+    for sp in batch:
+        if sp.handle in existing:
+            after = medusa.update_product(sp, existing[sp.handle], setup)
+            levels.add(sp, after, known=None, adopted=True)
+            recorded.append(_published(sp, after))
     try:
         created = medusa.create_products(new, setup) if new else {}
-    except MedusaRefused:
-        if len(new) == 1:
-            raise
+    except MedusaRefused as batch_refused:
         created = {}
-        for sp in new:
-            try:
-                created |= medusa.create_products([sp], setup)
-            except MedusaRefused as refused:
-                rejects.add(sp, refused)
+        if len(new) == 1:
+            rejects.add(new[0], batch_refused)
+        else:
+            for sp in new:
+                try:
+                    created |= medusa.create_products([sp], setup)
+                except MedusaRefused as refused:
+                    rejects.add(sp, refused)
     for sp in new:
         if sp.handle in created:
-            _stock(medusa, sp, setup, created[sp.handle], known=None)
+            levels.add(sp, created[sp.handle], known=None)
             recorded.append(_published(sp, created[sp.handle]))
+    levels.send(medusa)
     return recorded
 
 
-def _stock(
-    medusa: MedusaAdmin,
-    sp: StorefrontProduct,
-    setup: StoreSetup,
-    after: MedusaProduct,
-    *,
-    known: MedusaProduct | None,
-) -> None:
-    """Each variant's stock at its distributor's location: a level made for a variant new in Medusa,
-    changed for one that had it."""
-    levels: dict[bool, list[tuple[str, str, int]]] = {True: [], False: []}
-    for variant in sp.variants:
-        item = after.variants[variant.distributor].inventory_item_id
-        is_new = known is None or variant.distributor not in known.variants
-        levels[is_new].append((item, setup.locations[variant.distributor], variant.stock))
-    medusa.set_stock(levels[True], new=True)
-    medusa.set_stock(levels[False], new=False)
+class StockLevels:
+    """Each variant's stock at its distributor's location, sent in one call for many products: a level
+    made for a variant new in Medusa, changed for one that had it."""
+
+    def __init__(self, setup: StoreSetup) -> None:
+        self.setup = setup
+        self.made: list[tuple[str, str, int]] = []
+        self.changed: list[tuple[str, str, int]] = []
+        self.unsure: list[tuple[str, str, int]] = []  # of products an interrupted run left in Medusa
+
+    def add(
+        self,
+        sp: StorefrontProduct,
+        after: MedusaProduct,
+        *,
+        known: MedusaProduct | None,
+        adopted: bool = False,
+    ) -> None:
+        for variant in sp.variants:
+            level = (
+                after.variants[variant.distributor].inventory_item_id,
+                self.setup.locations[variant.distributor],
+                variant.stock,
+            )
+            if adopted:
+                self.unsure.append(level)
+            elif known is None or variant.distributor not in known.variants:
+                self.made.append(level)
+            else:
+                self.changed.append(level)
+
+    def send(self, medusa: MedusaAdmin) -> None:
+        if self.unsure:  # the run may have stopped before their stock was set
+            present = medusa.stock_levels([item for item, _, _ in self.unsure])
+            for level in self.unsure:
+                (self.changed if level[:2] in present else self.made).append(level)
+        medusa.set_stock(self.made, new=True)
+        medusa.set_stock(self.changed, new=False)
 
 
 def _variants(recorded: dict[str, dict[str, str]]) -> dict[str, MedusaVariant]:
@@ -233,10 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.medusa_url:
         say("storefront publish idle: MEDUSA_URL is not set (recorded as a skipped run).")
     report = run(Resources(settings), batch_size=args.batch_size)
-    say(
-        f"storefront: {report.created} created, {report.updated} updated, {report.unpublished} unpublished,"
-        f" {report.unchanged} unchanged, {report.rejected} refused by Medusa (storefront_rejects)"
-    )
+    say(report.summary())
     print(report.model_dump_json())
     return 0
 

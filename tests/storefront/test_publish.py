@@ -221,16 +221,28 @@ def test_without_medusa_url_the_job_is_idle(settings: Settings) -> None:
 def test_a_run_that_stopped_before_recording_creates_nothing_twice(
     platform: Settings, sample: MergedCatalog
 ) -> None:
-    """Medusa took the products but the run stopped before Postgres recorded them: the next run finds them
-    by handle and adopts them instead of creating copies."""
-    expected = on_sale(sample)
+    """Medusa took the products but the run stopped before Postgres recorded them (and before one's stock
+    was set): the next run finds them by handle and adopts them instead of creating copies."""
+    kept = sorted(on_sale(sample))[:20]  # adopting goes product by product: a few are enough
+    expected = {product_id: sp for product_id, sp in on_sale(sample).items() if product_id in kept}
+    with postgres.connect(platform.database_url or "") as conn:
+        conn.execute("DELETE FROM offers WHERE product_id <> ALL(%s::uuid[])", (kept,))
+        conn.commit()
     first = storefront_publish.run(Resources(platform))
     with postgres.connect(platform.database_url or "") as conn:
+        [row] = conn.execute("SELECT variants FROM storefront_products LIMIT 1").fetchall()
         conn.execute("DELETE FROM storefront_products")
         conn.commit()
+    stockless = next(iter(row["variants"].values()))["inventory_item_id"]
+    with admin(platform) as medusa:  # it stopped before this product's stock was set, too
+        [level] = medusa.request(
+            "GET", f"/admin/inventory-items/{stockless}", params={"fields": "*location_levels"}
+        )["inventory_item"]["location_levels"]
+        medusa.request("DELETE", f"/admin/inventory-items/{stockless}/location-levels/{level['location_id']}")
     again = storefront_publish.run(Resources(platform))
     assert again.created == len(expected) and again.rejected == 0
     assert len(store_products(platform, first.store_api_key or "")) == len(expected)
     with admin(platform) as medusa:
         assert medusa.request("GET", "/admin/products", params={"limit": 1})["count"] == len(expected)
+        assert (stockless, level["location_id"]) in medusa.stock_levels([stockless])
     assert not storefront_publish.run(Resources(platform)).changed
