@@ -74,10 +74,8 @@ class MedusaProduct:
 
 
 class MedusaAdmin:
-    def __init__(
-        self, base_url: str, *, email: str, password: str, timeout_s: float = 30.0, transport: Any = None
-    ) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport)
+    def __init__(self, base_url: str, *, email: str, password: str, timeout_s: float = 30.0) -> None:
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s)
         self._credential = {"email": email, "password": password}
         self._token: str | None = None
 
@@ -116,19 +114,22 @@ class MedusaAdmin:
         return response
 
     def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One Admin API call, signed in (again, when the token has expired)."""
-        if self._token is None:
-            self._token = str(
-                self._send("POST", "/auth/user/emailpass", json=self._credential).json()["token"]
-            )
-        headers = {"Authorization": f"Bearer {self._token}"}
+        """One Admin API call, signed in (once more when the token has expired)."""
         try:
-            body: dict[str, Any] = self._send(method, path, headers=headers, **kwargs).json()
+            return self._signed(method, path, **kwargs)
         except MedusaRefused as refused:
             if refused.status_code != 401:
                 raise
             self._token = None
-            return self.request(method, path, **kwargs)
+            return self._signed(method, path, **kwargs)
+
+    def _signed(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if self._token is None:
+            login = self._send("POST", "/auth/user/emailpass", json=self._credential)
+            self._token = str(login.json()["token"])
+        body: dict[str, Any] = self._send(
+            method, path, headers={"Authorization": f"Bearer {self._token}"}, **kwargs
+        ).json()
         return body
 
     def _listing(self, path: str, key: str, **params: Any) -> list[dict[str, Any]]:

@@ -64,17 +64,14 @@ class PublishReport(BaseModel):
         return bool(self.created or self.updated or self.unpublished)
 
 
-def run(resources: Resources, *, batch_size: int = 100, client: MedusaAdmin | None = None) -> PublishReport:
+def run(resources: Resources, *, batch_size: int = 100) -> PublishReport:
     with job_run(resources, JOB_NAME, storefront_store.SCHEMA) as job:
-        if client is None and not resources.settings.medusa_url:
+        if not resources.settings.medusa_url:
             report = PublishReport(run_id=job.id, status="skipped")
             job.report(report.counts(), status="skipped")
             return report
-        if client is not None:
-            report = _publish(job, client, batch_size)
-        else:
-            with MedusaAdmin.from_settings(resources.settings) as medusa:
-                report = _publish(job, medusa, batch_size)
+        with MedusaAdmin.from_settings(resources.settings) as medusa:
+            report = _publish(job, medusa, batch_size)
         job.report(report.counts())
         return report
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -176,6 +176,16 @@ def fresh_settings(settings: Settings, tmp_path: Path) -> Settings:
 # Ports Ray's own components take by default (GCS, Serve, dashboard, client server, the dashboard
 # agent): the OS may hand one out as free before Ray starts, and Ray then refuses to start.
 RAY_DEFAULT_PORTS = frozenset({6379, 8000, 8265, 10001, 52365, 52366})
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> None:
+    """Poll `condition()` until it is true; fail the test naming `what` after `timeout_s`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
+        time.sleep(0.2)
 
 
 def free_port() -> int:

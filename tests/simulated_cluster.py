@@ -12,8 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -160,14 +159,6 @@ def alive_nodes(cluster: Cluster) -> list[dict[str, Any]]:
 
 def gpu_nodes(cluster: Cluster) -> list[str]:
     return [n["NodeID"] for n in alive_nodes(cluster) if n["Resources"].get("GPU")]
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(0.5)
 
 
 def run_job(

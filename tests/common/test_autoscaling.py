@@ -25,14 +25,13 @@ from common import postgres
 from common.settings import PROJECT_ROOT, Settings
 from samples.feeds import write_sample
 from serve_app.config import DEFAULT_SERVE_CONFIG
-from tests.conftest import free_port, new_database
+from tests.conftest import free_port, new_database, wait_for
 from tests.simulated_cluster import (
     CLUSTER_YAML,
     alive_nodes,
     gpu_nodes,
     run_job,
     simulated_cluster,
-    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -71,9 +70,7 @@ def simulation(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         tmp, autoscaling=CLUSTER_YAML, idle_timeout_minutes=IDLE_TIMEOUT_MINUTES
     ) as cluster:
         minimum = sum(t.get("min_workers", 0) for t in CLUSTER_YAML["available_node_types"].values())
-        wait_until(
-            lambda: len(alive_nodes(cluster)) == 1 + minimum, 60, "cluster.yaml's always-on workers up"
-        )
+        wait_for(lambda: len(alive_nodes(cluster)) == 1 + minimum, 60, "cluster.yaml's always-on workers up")
         simulation = Simulation(cluster, new_database(settings), tmp / "data")
         write_sample(tmp / "feeds", products=200)
         etl = run_job(
@@ -83,6 +80,10 @@ def simulation(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
             simulation.dsn,
         )
         assert etl.returncode == 0, etl.stderr[-2000:]
+        # Ray Data asks the autoscaler for 16 CPUs for the ETL; here the CPU workers are capped at one
+        # node of 8, so the autoscaler may lend a GPU node's CPUs (cluster.yaml allows 6 CPU workers,
+        # which it fills first). That node goes idle with the ETL.
+        wait_for(lambda: not gpu_nodes(cluster), 90, "no GPU node left from the ETL")
         yield simulation
 
 
@@ -142,7 +143,7 @@ def test_the_gpu_embedding_job_brings_a_gpu_node_up_and_lets_it_go(
     assert gpu_embedding.gpu_nodes_seen, "no GPU node was added for the embedding actors"
     embedders = [a for a in simulation.actors() if "EmbedBatch" in a["class"]]
     assert embedders and {a["node"] for a in embedders} <= gpu_embedding.gpu_nodes_seen  # on GPU nodes only
-    wait_until(lambda: not gpu_nodes(simulation.cluster), 90, "the idle GPU node removed after the job")
+    wait_for(lambda: not gpu_nodes(simulation.cluster), 90, "the idle GPU node removed after the job")
 
 
 def serve_config(simulation: Simulation, port: int, *, embedder_min_replicas: int) -> dict[str, Any]:
@@ -183,10 +184,10 @@ def test_a_gpu_replica_brings_a_gpu_node_up_and_scaling_it_to_zero_lets_the_node
     """gpu.yaml's search app on the catalog the embedding job indexed."""
     assert gpu_embedding.job.returncode == 0
     cluster = simulation.cluster
-    wait_until(lambda: not gpu_nodes(cluster), 90, "no GPU node left from an earlier test")
+    wait_for(lambda: not gpu_nodes(cluster), 90, "no GPU node left from an earlier test")
     port = free_port()
     serve_deploy(simulation, serve_config(simulation, port, embedder_min_replicas=1), tmp_path / "serve.json")
-    wait_until(lambda: bool(gpu_nodes(cluster)), 120, "a GPU node added for the query embedder's replica")
+    wait_for(lambda: bool(gpu_nodes(cluster)), 120, "a GPU node added for the query embedder's replica")
     [gpu_node] = gpu_nodes(cluster)
 
     def answers() -> bool:
@@ -198,7 +199,7 @@ def test_a_gpu_replica_brings_a_gpu_node_up_and_scaling_it_to_zero_lets_the_node
             return False
         return response.status_code == 200 and bool(response.json()["results"])
 
-    wait_until(answers, 240, "search answered through the replicas on the worker nodes")
+    wait_for(answers, 240, "search answered through the replicas on the worker nodes")
     replicas = [
         a for a in simulation.actors() if a["class"].startswith("ServeReplica") and a["state"] == "ALIVE"
     ]
@@ -207,6 +208,6 @@ def test_a_gpu_replica_brings_a_gpu_node_up_and_scaling_it_to_zero_lets_the_node
     assert replicas and all(a["node"] != simulation.head for a in replicas)  # the head runs no replica
 
     serve_deploy(simulation, serve_config(simulation, port, embedder_min_replicas=0), tmp_path / "serve.json")
-    wait_until(lambda: not gpu_nodes(cluster), 120, "the GPU node removed once the embedder scaled to zero")
+    wait_for(lambda: not gpu_nodes(cluster), 120, "the GPU node removed once the embedder scaled to zero")
     alive = [a for a in simulation.actors() if a["class"].endswith("QueryEmbedder") and a["state"] == "ALIVE"]
     assert not alive

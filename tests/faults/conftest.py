@@ -200,11 +200,3 @@ class SteadyLoad:
         outcome = Outcome(sent_at, done_at, first, final, (done_at - sent_at) * 1000)
         with self._lock:
             self.outcomes.append(outcome)
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    """Poll `condition()` until it is true; fail the test naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
-        time.sleep(0.2)

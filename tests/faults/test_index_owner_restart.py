@@ -16,7 +16,8 @@ import ray
 
 from common.vectors.owner import RemoteVectorStore, vector_index
 from kernel.schemas import CATALOG_COLLECTION
-from tests.faults.conftest import QUERIES, FaultsApi, SteadyLoad, figures, search_results, wait_for
+from tests.conftest import wait_for
+from tests.faults.conftest import QUERIES, FaultsApi, SteadyLoad, figures, search_results
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ import ray
 from ray import serve
 from ray.util.state import list_actors
 
-from tests.faults.conftest import APP_NAME, ROUTER, ROUTER_REPLICAS, FaultsApi, SteadyLoad, figures, wait_for
+from tests.conftest import wait_for
+from tests.faults.conftest import APP_NAME, ROUTER, ROUTER_REPLICAS, FaultsApi, SteadyLoad, figures
 
 pytestmark = pytest.mark.slow
 
