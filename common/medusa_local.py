@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 import psycopg
@@ -29,8 +29,9 @@ def medusa_database_url(dsn: str, database: str) -> str:
     folder percent-encoded as the host with an explicit port, and no TLS where the server has none."""
     parts = urlsplit(dsn)
     query = parse_qs(parts.query)
-    user = parts.username or "postgres"
-    password = f":{quote(parts.password, safe='')}" if parts.password else ""
+    # urlsplit leaves the user and password percent-encoded: decoded first, so they are encoded once.
+    user = quote(unquote(parts.username or "postgres"), safe="")
+    password = f":{quote(unquote(parts.password), safe='')}" if parts.password else ""
     if "host" in query:  # a Unix socket: postgresql://postgres:@/postgres?host=/path
         host, port, tls = quote(query["host"][0], safe=""), "5432", "disable"
     else:
