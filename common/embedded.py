@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -203,6 +204,15 @@ def _dsn_host(dsn: str) -> str:
 def _this_host_only(host: str | None) -> bool:
     """A Unix socket (no host, or a directory) or the loopback address."""
     return not host or host.startswith("/") or host in {"localhost", "127.0.0.1", "::1"}
+
+
+def stored_secret(path: Path) -> str:
+    """A secret made once at `path` (mode 600) for the embedded defaults, the same at every start."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
 
 
 def stack_file(settings: Settings) -> Path:

@@ -61,10 +61,7 @@ def medusa_env(database_url: str, *, jwt_secret: str, cookie_secret: str) -> dic
 
 def medusa_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`medusa <args>` from storefront/'s packages; RuntimeError with its output when it fails."""
-    if not INSTALLED.exists():
-        raise MedusaNotInstalled(
-            f"Medusa is not installed: run `npm ci --prefix {STOREFRONT_DIR}` (Node.js 20+)"
-        )
+    _require_installed()
     done = subprocess.run(
         ["npx", "--no-install", "medusa", *args],
         cwd=STOREFRONT_DIR,
@@ -82,10 +79,7 @@ def start_medusa(
     env: dict[str, str], *, host: str, port: int, log: Path, timeout_s: float = 120
 ) -> subprocess.Popen[bytes]:
     """`medusa start` in a process group of its own, its output in `log`; returns once /health answers."""
-    if not INSTALLED.exists():
-        raise MedusaNotInstalled(
-            f"Medusa is not installed: run `npm ci --prefix {STOREFRONT_DIR}` (Node.js 20+)"
-        )
+    _require_installed()
     with open(log, "wb") as out:
         process = subprocess.Popen(
             ["npx", "--no-install", "medusa", "start", "-H", host, "-p", str(port)],
@@ -113,6 +107,13 @@ def stop_medusa(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _require_installed() -> None:
+    if not INSTALLED.exists():
+        raise MedusaNotInstalled(
+            f"Medusa is not installed: run `npm ci --prefix {STOREFRONT_DIR}` (Node.js 20+)"
+        )
 
 
 def healthy(url: str) -> bool:

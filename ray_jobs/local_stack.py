@@ -13,13 +13,12 @@ submit --working-dir . -- python -m ray_jobs.<job>` all read and write the same 
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 
 import ray
 from pydantic import SecretStr
 
-from common.embedded import stack_file, start_stack_ray, stop_started_postgres
+from common.embedded import stack_file, start_stack_ray, stop_started_postgres, stored_secret
 from common.job_submission import wait_for_job_agent
 from common.resources import Resources
 from common.settings import Settings, get_settings
@@ -112,12 +111,9 @@ def with_admin_token(settings: Settings) -> Settings:
     if settings.admin_token is not None:
         return settings
     path = settings.data_dir / "admin-token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    token = stored_secret(path)
     say(f'  admin API token: {path} (curl -H "Authorization: Bearer $(cat {path})" …/admin/runs)')
-    os.environ["ADMIN_TOKEN"] = path.read_text(encoding="utf-8").strip()
+    os.environ["ADMIN_TOKEN"] = token
     return settings.model_copy(update={"admin_token": SecretStr(os.environ["ADMIN_TOKEN"])})
 
 

@@ -10,7 +10,6 @@ Store API's URL and publishable key, and serves until Ctrl-C.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import time
 from pydantic import SecretStr
 
 from common import postgres
-from common.embedded import stop_started_postgres
+from common.embedded import stop_started_postgres, stored_secret
 from common.medusa_local import (
     create_database,
     medusa_cli,
@@ -29,22 +28,12 @@ from common.medusa_local import (
     stop_medusa,
 )
 from common.resources import Resources
-from common.settings import Settings, get_settings
+from common.settings import get_settings
 from ray_jobs import storefront_publish
 from ray_jobs.progress import say, step
 
 DATABASE = "medusa"
 ADMIN_EMAIL = "admin@storefront.local"
-
-
-def secret(settings: Settings, name: str) -> str:
-    """A secret made once under DATA_DIR (mode 600), the same at every start."""
-    path = settings.data_dir / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(24), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
 
 
 def main() -> int:
@@ -53,11 +42,11 @@ def main() -> int:
     settings = get_settings()
     resources = Resources(settings)
     port = int(os.environ.get("MEDUSA_PORT", "9000"))
-    password = secret(settings, "medusa-admin-password")
+    password = stored_secret(settings.data_dir / "medusa-admin-password")
     env = medusa_env(
         medusa_database_url(resources.dsn, DATABASE),
-        jwt_secret=secret(settings, "medusa-jwt-secret"),
-        cookie_secret=secret(settings, "medusa-cookie-secret"),
+        jwt_secret=stored_secret(settings.data_dir / "medusa-jwt-secret"),
+        cookie_secret=stored_secret(settings.data_dir / "medusa-cookie-secret"),
     )
     process = None
     try:
